@@ -1,0 +1,86 @@
+package domain
+
+import (
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// Event is the envelope every fact in the log travels in. The envelope is
+// the same for every face and every resource; Data holds the payload whose
+// shape is fixed by (Type, Version).
+type Event struct {
+	ID         string    // unique per event
+	Type       string    // dotted, past tense, never reused: "individual.created"
+	Version    int       // payload version of Type, starting at 1
+	Tenant     string    // the tenant every record belongs to
+	Aggregate  Ref       // the aggregate the event changes
+	Actor      string    // who caused it: "service_user:<id>", "system", …
+	RequestID  string    // the HTTP request that caused it, if any
+	CommandID  string    // the command that produced it; retries share it
+	OccurredAt time.Time // when the command was decided
+	Data       EventData
+
+	// Sequence is the stream position, set only on events read back from the
+	// log. It is the consistency token a client sees.
+	Sequence uint64
+}
+
+// EventData is a payload. Its type name and version are explicit constants,
+// never derived from Go type names, so renaming Go code cannot change history.
+type EventData interface {
+	EventType() string
+	EventVersion() int
+}
+
+// Ref names one aggregate: its type and its id within a tenant.
+type Ref struct {
+	Type string
+	ID   string
+}
+
+func (r Ref) String() string { return r.Type + "/" + r.ID }
+
+// tokenRE is what a tenant, aggregate type or aggregate id may look like: it
+// becomes one token of a NATS subject, so dots, spaces and wildcards are out.
+var tokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// ValidToken reports whether s can stand as one token of an event subject.
+func ValidToken(s string) bool { return tokenRE.MatchString(s) }
+
+// NewEventData returns an empty payload for (typ, version), ready to be
+// decoded into. It is the registry of every event the log may contain; a
+// switch rather than a mutable map so that nothing registers at run time.
+func NewEventData(typ string, version int) (EventData, error) {
+	var d EventData
+	switch typ {
+	case TypeTenantCreated:
+		d = &TenantCreated{}
+	case TypeIndividualCreated:
+		d = &IndividualCreated{}
+	case TypeIndividualUpdated:
+		d = &IndividualUpdated{}
+	case TypeIndividualDeleted:
+		d = &IndividualDeleted{}
+	case TypeUniqueValueClaimed:
+		d = &UniqueValueClaimed{}
+	case TypeUniqueValueReleased:
+		d = &UniqueValueReleased{}
+	default:
+		return nil, fmt.Errorf("unknown event type %q", typ)
+	}
+	if d.EventVersion() != version {
+		return nil, fmt.Errorf("event %s has no version %d", typ, version)
+	}
+	return d, nil
+}
+
+// EventTypes lists every registered (type, version), for documentation and
+// for the golden-payload test that keeps old events decodable forever.
+func EventTypes() []EventData {
+	return []EventData{
+		&TenantCreated{},
+		&IndividualCreated{}, &IndividualUpdated{}, &IndividualDeleted{},
+		&UniqueValueClaimed{}, &UniqueValueReleased{},
+	}
+}

@@ -1,0 +1,235 @@
+package domain
+
+import (
+	"net/mail"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// AggregateIndividual is the aggregate type of a person: the native
+// individual and the nevisIDM user are one record.
+const AggregateIndividual = "individual"
+
+// Event types of individuals.
+const (
+	TypeIndividualCreated = "individual.created"
+	TypeIndividualUpdated = "individual.updated"
+	TypeIndividualDeleted = "individual.deleted"
+)
+
+// Kinds of unique values an individual holds.
+const UniqueIndividualExtID = "individual.ext_id"
+
+// Individual statuses.
+const (
+	IndividualActive    = "active"
+	IndividualInactive  = "inactive"
+	IndividualSuspended = "suspended"
+)
+
+// IndividualStatuses lists the valid statuses, for validation and docs.
+var IndividualStatuses = []string{IndividualActive, IndividualInactive, IndividualSuspended}
+
+// IndividualFields are the client-set fields of an individual.
+type IndividualFields struct {
+	ExtID       string `msgpack:"ext_id"`
+	FirstName   string `msgpack:"first_name"`
+	LastName    string `msgpack:"last_name"`
+	Email       string `msgpack:"email"`
+	MobilePhone string `msgpack:"mobile_phone"`
+	Department  string `msgpack:"department"`
+	Status      string `msgpack:"status"`
+}
+
+// IndividualCreated starts an individual.
+type IndividualCreated struct {
+	IndividualFields `msgpack:",inline"`
+}
+
+func (*IndividualCreated) EventType() string { return TypeIndividualCreated }
+func (*IndividualCreated) EventVersion() int { return 1 }
+
+// IndividualPatch names the fields a change sets; nil leaves a field alone.
+// As an event payload it carries only what changed.
+type IndividualPatch struct {
+	FirstName   *string `msgpack:"first_name,omitempty"`
+	LastName    *string `msgpack:"last_name,omitempty"`
+	Email       *string `msgpack:"email,omitempty"`
+	MobilePhone *string `msgpack:"mobile_phone,omitempty"`
+	Department  *string `msgpack:"department,omitempty"`
+	Status      *string `msgpack:"status,omitempty"`
+}
+
+// IndividualUpdated records changed fields of an individual.
+type IndividualUpdated struct {
+	IndividualPatch `msgpack:",inline"`
+}
+
+func (*IndividualUpdated) EventType() string { return TypeIndividualUpdated }
+func (*IndividualUpdated) EventVersion() int { return 1 }
+
+// IndividualDeleted ends an individual. Its history stays in the log.
+type IndividualDeleted struct{}
+
+func (*IndividualDeleted) EventType() string { return TypeIndividualDeleted }
+func (*IndividualDeleted) EventVersion() int { return 1 }
+
+// Individual is the state of an individual aggregate.
+type Individual struct {
+	ID string
+	IndividualFields
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	Deleted   bool
+}
+
+// Exists reports whether the individual was created and not deleted.
+func (i *Individual) Exists() bool { return !i.CreatedAt.IsZero() && !i.Deleted }
+
+// Apply folds one event into the individual.
+func (i *Individual) Apply(e Event) {
+	switch d := e.Data.(type) {
+	case *IndividualCreated:
+		i.ID = e.Aggregate.ID
+		i.IndividualFields = d.IndividualFields
+		i.CreatedAt, i.UpdatedAt = e.OccurredAt, e.OccurredAt
+	case *IndividualUpdated:
+		d.IndividualPatch.applyTo(&i.IndividualFields)
+		i.UpdatedAt = e.OccurredAt
+	case *IndividualDeleted:
+		i.Deleted = true
+		i.UpdatedAt = e.OccurredAt
+	}
+}
+
+func (p *IndividualPatch) applyTo(f *IndividualFields) {
+	set := func(dst *string, src *string) {
+		if src != nil {
+			*dst = *src
+		}
+	}
+	set(&f.FirstName, p.FirstName)
+	set(&f.LastName, p.LastName)
+	set(&f.Email, p.Email)
+	set(&f.MobilePhone, p.MobilePhone)
+	set(&f.Department, p.Department)
+	set(&f.Status, p.Status)
+}
+
+// NormalizeEmail is the form in which emails are compared and stored.
+func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// CreateIndividual decides the creation of an individual with id. The
+// returned fields are the normalized ones the event carries.
+func (i *Individual) CreateIndividual(id string, in IndividualFields) ([]EventData, IndividualFields, error) {
+	if !i.CreatedAt.IsZero() {
+		return nil, in, Errorf(CodeConflict, "individual %s already exists", id)
+	}
+	if in.ExtID == "" {
+		in.ExtID = id
+	}
+	if in.Status == "" {
+		in.Status = IndividualActive
+	}
+	in.Email = NormalizeEmail(in.Email)
+	in.FirstName, in.LastName = strings.TrimSpace(in.FirstName), strings.TrimSpace(in.LastName)
+	if err := validateIndividual(in); err != nil {
+		return nil, in, err
+	}
+	return []EventData{&IndividualCreated{IndividualFields: in}}, in, nil
+}
+
+// UpdateIndividual decides a change. Fields that would not change are left
+// out of the event; a patch that changes nothing decides nothing.
+func (i *Individual) UpdateIndividual(p IndividualPatch) ([]EventData, error) {
+	if !i.Exists() {
+		return nil, Errorf(CodeNotFound, "individual not found")
+	}
+	if p.Email != nil {
+		e := NormalizeEmail(*p.Email)
+		p.Email = &e
+	}
+	trim := func(s *string) *string {
+		if s == nil {
+			return nil
+		}
+		t := strings.TrimSpace(*s)
+		return &t
+	}
+	p.FirstName, p.LastName = trim(p.FirstName), trim(p.LastName)
+	next := i.IndividualFields
+	p.applyTo(&next)
+	if err := validateIndividual(next); err != nil {
+		return nil, err
+	}
+	cur := i.IndividualFields
+	changed := IndividualPatch{
+		FirstName:   changedOnly(cur.FirstName, p.FirstName),
+		LastName:    changedOnly(cur.LastName, p.LastName),
+		Email:       changedOnly(cur.Email, p.Email),
+		MobilePhone: changedOnly(cur.MobilePhone, p.MobilePhone),
+		Department:  changedOnly(cur.Department, p.Department),
+		Status:      changedOnly(cur.Status, p.Status),
+	}
+	if changed == (IndividualPatch{}) {
+		return nil, nil
+	}
+	return []EventData{&IndividualUpdated{IndividualPatch: changed}}, nil
+}
+
+// DeleteIndividual decides the deletion.
+func (i *Individual) DeleteIndividual() ([]EventData, error) {
+	if !i.Exists() {
+		return nil, Errorf(CodeNotFound, "individual not found")
+	}
+	return []EventData{&IndividualDeleted{}}, nil
+}
+
+func changedOnly(cur string, next *string) *string {
+	if next == nil || *next == cur {
+		return nil
+	}
+	return next
+}
+
+func validateIndividual(f IndividualFields) error {
+	if !ValidToken(f.ExtID) {
+		return Invalid("ext_id", "must be 1 to 64 letters, digits, '-' or '_'")
+	}
+	for _, c := range []struct{ name, value string }{
+		{"first_name", f.FirstName}, {"last_name", f.LastName},
+	} {
+		if c.value == "" {
+			return Invalid(c.name, "is required")
+		}
+		if utf8.RuneCountInString(c.value) > 100 {
+			return Invalid(c.name, "must be at most 100 characters")
+		}
+	}
+	if f.Email != "" {
+		a, err := mail.ParseAddress(f.Email)
+		if err != nil || a.Address != f.Email || len(f.Email) > 254 {
+			return Invalid("email", "must be a valid email address")
+		}
+	}
+	if len(f.MobilePhone) > 32 {
+		return Invalid("mobile_phone", "must be at most 32 characters")
+	}
+	if utf8.RuneCountInString(f.Department) > 100 {
+		return Invalid("department", "must be at most 100 characters")
+	}
+	if !oneOf(f.Status, IndividualStatuses) {
+		return Invalid("status", "must be one of %s", strings.Join(IndividualStatuses, ", "))
+	}
+	return nil
+}
+
+func oneOf(s string, options []string) bool {
+	for _, o := range options {
+		if s == o {
+			return true
+		}
+	}
+	return false
+}

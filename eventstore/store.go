@@ -1,0 +1,321 @@
+// Package eventstore is the only package that speaks to NATS. It keeps every
+// event of every tenant in one JetStream stream, appends with per-aggregate
+// optimistic concurrency, loads aggregates and lets consumers follow the log.
+package eventstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/synadia-io/orbit.go/jetstreamext"
+
+	"github.com/portcullis/portcullis/domain"
+)
+
+// Sync modes of the embedded server.
+const (
+	SyncAlways   = "always"
+	SyncInterval = "interval"
+)
+
+// StreamName is the one stream that holds every event.
+const StreamName = "PORTCULLIS"
+
+// SubjectPrefix starts every event subject: pc.ev.<tenant>.<aggregate type>.<aggregate id>.
+const SubjectPrefix = "pc.ev"
+
+// Errors of Append, for the command layer to act on.
+var (
+	// ErrConflict means an aggregate changed since it was loaded: the
+	// decision was made on stale state and nothing was appended.
+	ErrConflict = errors.New("eventstore: aggregate changed since it was loaded")
+	// ErrDuplicate means the command's events were appended before (same
+	// message ids within the duplicate window); nothing new was appended.
+	ErrDuplicate = errors.New("eventstore: command already appended")
+)
+
+// Config says where the log lives.
+type Config struct {
+	DataDir    string // the embedded server keeps its files in DataDir/jetstream
+	URL        string // an external server or cluster; empty starts the embedded one
+	Sync       string // SyncAlways (default) or SyncInterval; embedded only
+	ListenAddr string // if set, the embedded server also listens here for downstream clients
+	Replicas   int    // stream replicas on an external cluster (default 1)
+}
+
+// Store is the event log.
+type Store struct {
+	ns     *server.Server // nil when connected to an external server
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	stream jetstream.Stream
+}
+
+// Open starts or connects to NATS and makes sure the stream exists.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	s := &Store{}
+	var err error
+	if cfg.URL == "" {
+		if s.ns, err = startEmbedded(cfg); err != nil {
+			return nil, err
+		}
+		s.nc, err = nats.Connect("", nats.InProcessServer(s.ns), nats.Name("portcullis"))
+	} else {
+		s.nc, err = nats.Connect(cfg.URL, nats.Name("portcullis"), nats.MaxReconnects(-1))
+	}
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("connect to nats: %w", err)
+	}
+	if s.js, err = jetstream.New(s.nc); err != nil {
+		s.Close()
+		return nil, err
+	}
+	replicas := max(cfg.Replicas, 1)
+	s.stream, err = s.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:               StreamName,
+		Description:        "Portcullis events: every mutation of every tenant",
+		Subjects:           []string{SubjectPrefix + ".>"},
+		Storage:            jetstream.FileStorage,
+		Retention:          jetstream.LimitsPolicy,
+		Replicas:           replicas,
+		Duplicates:         2 * time.Minute,
+		DenyDelete:         true,
+		DenyPurge:          true,
+		AllowDirect:        true,
+		AllowAtomicPublish: true,
+	})
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("create stream %s: %w", StreamName, err)
+	}
+	return s, nil
+}
+
+// Close disconnects and, when embedded, shuts the server down after it has
+// flushed its files.
+func (s *Store) Close() error {
+	if s.nc != nil {
+		s.nc.Drain()
+		s.nc.Close()
+	}
+	if s.ns != nil {
+		s.ns.Shutdown()
+		s.ns.WaitForShutdown()
+	}
+	return nil
+}
+
+// Conn is the NATS connection, for consumers that follow the stream.
+func (s *Store) Conn() *nats.Conn { return s.nc }
+
+// Subject is where the events of one aggregate live.
+func Subject(tenant string, ref domain.Ref) string {
+	return SubjectPrefix + "." + tenant + "." + ref.Type + "." + ref.ID
+}
+
+// Expectation says at which stream position an aggregate's last event must
+// still be for an append to go through; 0 means the aggregate has no events.
+type Expectation struct {
+	Tenant string
+	Ref    domain.Ref
+	Seq    uint64
+}
+
+// Append writes events atomically: all of them or none. Each expectation is
+// checked by JetStream against the aggregate's last sequence, so two
+// decisions made on the same state cannot both land. Message ids derive from
+// each event's command id, so a retried command is not appended twice.
+// It returns the stream position of the last event.
+func (s *Store) Append(ctx context.Context, events []domain.Event, expect []Expectation) (uint64, error) {
+	if len(events) == 0 {
+		return 0, errors.New("eventstore: nothing to append")
+	}
+	msgs := make([]*nats.Msg, len(events))
+	firstOf := map[string]int{}
+	for i, e := range events {
+		if !domain.ValidToken(e.Tenant) || !domain.ValidToken(e.Aggregate.Type) || !domain.ValidToken(e.Aggregate.ID) {
+			return 0, fmt.Errorf("eventstore: invalid subject tokens in %s %s/%s", e.Type, e.Tenant, e.Aggregate)
+		}
+		data, err := Encode(e)
+		if err != nil {
+			return 0, err
+		}
+		subj := Subject(e.Tenant, e.Aggregate)
+		m := &nats.Msg{Subject: subj, Data: data, Header: nats.Header{}}
+		m.Header.Set(jetstream.MsgIDHeader, msgID(e, i))
+		msgs[i] = m
+		if _, ok := firstOf[subj]; !ok {
+			firstOf[subj] = i
+		}
+	}
+	for _, x := range expect {
+		i, ok := firstOf[Subject(x.Tenant, x.Ref)]
+		if !ok {
+			// An expectation on an aggregate that gets no event: a
+			// single-subject check cannot express it, so refuse loudly.
+			return 0, fmt.Errorf("eventstore: expectation on %s which gets no event", x.Ref)
+		}
+		msgs[i].Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(x.Seq, 10))
+	}
+	if len(msgs) == 1 {
+		ack, err := s.js.PublishMsg(ctx, msgs[0])
+		if err != nil {
+			return 0, translate(err)
+		}
+		if ack.Duplicate {
+			return ack.Sequence, ErrDuplicate
+		}
+		return ack.Sequence, nil
+	}
+	ack, err := jetstreamext.PublishMsgBatch(ctx, s.js, msgs)
+	if err != nil {
+		return 0, translate(err)
+	}
+	return ack.Sequence, nil
+}
+
+func msgID(e domain.Event, i int) string {
+	if e.CommandID == "" {
+		return e.ID
+	}
+	return e.CommandID + "-" + strconv.Itoa(i)
+}
+
+// translate turns NATS errors into the store's own.
+func translate(err error) error {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		switch apiErr.ErrorCode {
+		case jetstream.JSErrCodeStreamWrongLastSequence, 10164:
+			return ErrConflict
+		case jetstreamext.JSErrCodeBatchPublishDuplicateMsgID:
+			return ErrDuplicate
+		}
+	}
+	if strings.Contains(err.Error(), "wrong last sequence") {
+		return ErrConflict
+	}
+	return fmt.Errorf("eventstore: append: %w", err)
+}
+
+// Load returns every event of one aggregate, in order, and the stream
+// position of the last one (0 when it has none). It reads with direct gets
+// on the subject, without creating a consumer.
+func (s *Store) Load(ctx context.Context, tenant string, ref domain.Ref) ([]domain.Event, uint64, error) {
+	subj := Subject(tenant, ref)
+	last, err := s.stream.GetLastMsgForSubject(ctx, subj)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return nil, 0, nil
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("eventstore: load %s: %w", ref, err)
+	}
+	var events []domain.Event
+	next := uint64(1)
+	for next <= last.Sequence {
+		msgs, err := jetstreamext.GetBatch(ctx, s.js, StreamName, 256,
+			jetstreamext.GetBatchSeq(next), jetstreamext.GetBatchSubject(subj))
+		if err != nil {
+			return nil, 0, fmt.Errorf("eventstore: load %s: %w", ref, err)
+		}
+		got := 0
+		for m, err := range msgs {
+			if err != nil {
+				return nil, 0, fmt.Errorf("eventstore: load %s: %w", ref, err)
+			}
+			if m.Sequence > last.Sequence {
+				break
+			}
+			e, err := Decode(m.Data, m.Sequence)
+			if err != nil {
+				return nil, 0, err
+			}
+			events = append(events, e)
+			next = m.Sequence + 1
+			got++
+		}
+		if got == 0 {
+			break
+		}
+	}
+	return events, last.Sequence, nil
+}
+
+// LastSequence is the position of the newest event in the log.
+func (s *Store) LastSequence(ctx context.Context) (uint64, error) {
+	info, err := s.stream.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("eventstore: stream info: %w", err)
+	}
+	return info.State.LastSeq, nil
+}
+
+// Subscription follows the log from a position, in order, without gaps.
+type Subscription struct {
+	it jetstream.MessagesContext
+}
+
+// Subscribe follows the log starting at position from (1 = the beginning).
+// It uses an ordered consumer: no server-side state to clean up, and it
+// resumes by itself after a disconnect.
+func (s *Store) Subscribe(ctx context.Context, from uint64) (*Subscription, error) {
+	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy}
+	if from > 1 {
+		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
+		cfg.OptStartSeq = from
+	}
+	cons, err := s.js.OrderedConsumer(ctx, StreamName, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("eventstore: subscribe: %w", err)
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(4096))
+	if err != nil {
+		return nil, fmt.Errorf("eventstore: subscribe: %w", err)
+	}
+	return &Subscription{it: it}, nil
+}
+
+// ErrClosed is returned by Next once the subscription is stopped.
+var ErrClosed = errors.New("eventstore: subscription closed")
+
+// Next blocks until the next event arrives. pending is how many more events
+// the log held behind it when it was delivered: 0 means caught up.
+func (s *Subscription) Next() (e domain.Event, pending uint64, err error) {
+	m, err := s.it.Next()
+	if err != nil {
+		if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+			return e, 0, ErrClosed
+		}
+		return e, 0, fmt.Errorf("eventstore: next: %w", err)
+	}
+	md, err := m.Metadata()
+	if err != nil {
+		return e, 0, fmt.Errorf("eventstore: next: %w", err)
+	}
+	e, err = Decode(m.Data(), md.Sequence.Stream)
+	return e, md.NumPending, err
+}
+
+// Stop ends the subscription; a blocked Next returns ErrClosed.
+func (s *Subscription) Stop() { s.it.Stop() }
+
+func splitHostPort(addr string) (string, int, error) {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, fmt.Errorf("nats listen address %q: %w", addr, err)
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil {
+		return "", 0, fmt.Errorf("nats listen address %q: bad port", addr)
+	}
+	return host, port, nil
+}

@@ -1,0 +1,148 @@
+// Package projections is the only package that speaks to bbolt. It builds
+// the read models from the event log: a runner follows the stream and applies
+// many events per bbolt transaction, writing its checkpoint in the same
+// transaction, so a read model and its position can never disagree.
+package projections
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/vmihailenco/msgpack/v5"
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+)
+
+// ErrLocked means another process holds the read-model file: a server is
+// running on the same data directory.
+var ErrLocked = errors.New("projections: the read-model file is in use by another process")
+
+var (
+	bucketMeta    = []byte("meta")
+	keyCheckpoint = []byte("checkpoint")
+)
+
+// DB is the read-model file.
+type DB struct {
+	bolt *bolt.DB
+}
+
+// OpenDB opens or creates the read-model file at path.
+func OpenDB(path string) (*DB, error) {
+	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, FreelistType: bolt.FreelistMapType})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, ErrLocked
+	}
+	if err != nil {
+		return nil, fmt.Errorf("projections: open %s: %w", path, err)
+	}
+	db := &DB{bolt: b}
+	err = b.Update(func(tx *bolt.Tx) error {
+		for _, name := range allBuckets() {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("projections: create buckets: %w", err)
+	}
+	return db, nil
+}
+
+// Close closes the file.
+func (db *DB) Close() error { return db.bolt.Close() }
+
+// Checkpoint is the stream position the read models reflect.
+func (db *DB) Checkpoint() (uint64, error) {
+	var pos uint64
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		pos = getUint(tx.Bucket(bucketMeta), keyCheckpoint)
+		return nil
+	})
+	return pos, err
+}
+
+// reset empties every read model and the checkpoint, for a rebuild.
+func (db *DB) reset() error {
+	return db.bolt.Update(func(tx *bolt.Tx) error {
+		for _, name := range allBuckets() {
+			if err := tx.DeleteBucket(name); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
+				return err
+			}
+			if _, err := tx.CreateBucket(name); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// allBuckets lists every bucket the read models use.
+func allBuckets() [][]byte {
+	return [][]byte{bucketMeta, bucketTenants, bucketIndividuals, bucketIndividualsByCreated,
+		bucketIndividualsByExtID, bucketCounts, bucketHistory}
+}
+
+// key joins a tenant and parts into a bbolt key. Tenants and ids are subject
+// tokens, which never contain 0x00, so the separator cannot be forged.
+func key(parts ...string) []byte {
+	n := 0
+	for _, p := range parts {
+		n += len(p) + 1
+	}
+	k := make([]byte, 0, n+8)
+	for i, p := range parts {
+		if i > 0 {
+			k = append(k, 0)
+		}
+		k = append(k, p...)
+	}
+	return k
+}
+
+// seqKey appends a big-endian position to a prefix so keys sort by position.
+func seqKey(prefix []byte, seq uint64) []byte {
+	k := make([]byte, len(prefix), len(prefix)+9)
+	copy(k, prefix)
+	k = append(k, 0)
+	return binary.BigEndian.AppendUint64(k, seq)
+}
+
+func putUint(b *bolt.Bucket, k []byte, v uint64) error {
+	return b.Put(k, binary.BigEndian.AppendUint64(nil, v))
+}
+
+func getUint(b *bolt.Bucket, k []byte) uint64 {
+	v := b.Get(k)
+	if len(v) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(v)
+}
+
+func addUint(b *bolt.Bucket, k []byte, delta int64) error {
+	return putUint(b, k, uint64(int64(getUint(b, k))+delta))
+}
+
+func putValue(b *bolt.Bucket, k []byte, v any) error {
+	data, err := msgpack.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return b.Put(k, data)
+}
+
+// getValue decodes the value at k into v; false when absent. Bytes from
+// bbolt are valid only inside the transaction, and msgpack copies them.
+func getValue(b *bolt.Bucket, k []byte, v any) (bool, error) {
+	data := b.Get(k)
+	if data == nil {
+		return false, nil
+	}
+	return true, msgpack.Unmarshal(data, v)
+}

@@ -1,0 +1,243 @@
+package projections
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/portcullis/portcullis/domain"
+)
+
+var (
+	bucketIndividuals          = []byte("individuals")            // tenant,id → Individual
+	bucketIndividualsByCreated = []byte("individuals_by_created") // tenant,created seq → id
+	bucketIndividualsByExtID   = []byte("individuals_by_ext_id")  // tenant,ext_id → id
+	bucketCounts               = []byte("counts")                 // tenant,kind → count
+)
+
+// Individual is the read model of a person.
+type Individual struct {
+	ID          string    `msgpack:"id"`
+	ExtID       string    `msgpack:"ext_id"`
+	FirstName   string    `msgpack:"first_name"`
+	LastName    string    `msgpack:"last_name"`
+	Email       string    `msgpack:"email"`
+	MobilePhone string    `msgpack:"mobile_phone"`
+	Department  string    `msgpack:"department"`
+	Status      string    `msgpack:"status"`
+	CreatedAt   time.Time `msgpack:"created_at"`
+	UpdatedAt   time.Time `msgpack:"updated_at"`
+	Deleted     bool      `msgpack:"deleted,omitempty"`
+	CreatedSeq  uint64    `msgpack:"created_seq"`
+	Version     uint64    `msgpack:"version"` // position of the last event that changed it: the ETag
+}
+
+// IndividualOrderFields are the fields a list of individuals sorts on.
+var IndividualOrderFields = []string{"created_at", "updated_at", "first_name", "last_name", "email", "status"}
+
+// IndividualFilter narrows a list of individuals. Search matches names and
+// email, case-insensitively.
+type IndividualFilter struct {
+	Search string
+	Status string
+}
+
+type individualsProjection struct{}
+
+func (individualsProjection) apply(tx *bolt.Tx, e domain.Event) error {
+	if e.Aggregate.Type != domain.AggregateIndividual {
+		return nil
+	}
+	b := tx.Bucket(bucketIndividuals)
+	k := key(e.Tenant, e.Aggregate.ID)
+	var ind Individual
+	if _, err := getValue(b, k, &ind); err != nil {
+		return err
+	}
+	switch d := e.Data.(type) {
+	case *domain.IndividualCreated:
+		f := d.IndividualFields
+		ind = Individual{ID: e.Aggregate.ID, ExtID: f.ExtID, FirstName: f.FirstName, LastName: f.LastName,
+			Email: f.Email, MobilePhone: f.MobilePhone, Department: f.Department, Status: f.Status,
+			CreatedAt: e.OccurredAt, CreatedSeq: e.Sequence}
+		if err := tx.Bucket(bucketIndividualsByCreated).Put(seqKey([]byte(e.Tenant), e.Sequence), []byte(ind.ID)); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketIndividualsByExtID).Put(key(e.Tenant, f.ExtID), []byte(ind.ID)); err != nil {
+			return err
+		}
+		if err := addUint(tx.Bucket(bucketCounts), key(e.Tenant, "individuals"), 1); err != nil {
+			return err
+		}
+	case *domain.IndividualUpdated:
+		set := func(dst *string, src *string) {
+			if src != nil {
+				*dst = *src
+			}
+		}
+		set(&ind.FirstName, d.FirstName)
+		set(&ind.LastName, d.LastName)
+		set(&ind.Email, d.Email)
+		set(&ind.MobilePhone, d.MobilePhone)
+		set(&ind.Department, d.Department)
+		set(&ind.Status, d.Status)
+	case *domain.IndividualDeleted:
+		ind.Deleted = true
+		if err := tx.Bucket(bucketIndividualsByCreated).Delete(seqKey([]byte(e.Tenant), ind.CreatedSeq)); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketIndividualsByExtID).Delete(key(e.Tenant, ind.ExtID)); err != nil {
+			return err
+		}
+		if err := addUint(tx.Bucket(bucketCounts), key(e.Tenant, "individuals"), -1); err != nil {
+			return err
+		}
+	default:
+		return nil
+	}
+	ind.UpdatedAt = e.OccurredAt
+	ind.Version = e.Sequence
+	if err := putValue(b, k, &ind); err != nil {
+		return err
+	}
+	return putVersion(tx, e, &ind)
+}
+
+// Individual returns one live individual of a tenant.
+func (db *DB) Individual(tenant, id string) (Individual, bool, error) {
+	var ind Individual
+	var found bool
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		var err error
+		found, err = getValue(tx.Bucket(bucketIndividuals), key(tenant, id), &ind)
+		return err
+	})
+	if ind.Deleted {
+		return Individual{}, false, err
+	}
+	return ind, found, err
+}
+
+// IndividualExists reports whether id was ever an individual of tenant, live
+// or deleted: its history stays readable after a delete.
+func (db *DB) IndividualExists(tenant, id string) (bool, error) {
+	var found bool
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		found = tx.Bucket(bucketIndividuals).Get(key(tenant, id)) != nil
+		return nil
+	})
+	return found, err
+}
+
+// Individuals returns one page of a tenant's live individuals and the number
+// that match. Unfiltered lists in creation order walk an index and read only
+// the page; filtered or otherwise ordered lists scan the tenant's records.
+func (db *DB) Individuals(tenant string, f IndividualFilter, order []domain.Order, page domain.Page) ([]Individual, int, error) {
+	var out []Individual
+	var total int
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		recs := tx.Bucket(bucketIndividuals)
+		if f == (IndividualFilter{}) && (len(order) == 0 || (len(order) == 1 && order[0].Field == "created_at")) {
+			desc := len(order) == 1 && order[0].Desc
+			total = int(getUint(tx.Bucket(bucketCounts), key(tenant, "individuals")))
+			var err error
+			out, err = walkIndex(tx.Bucket(bucketIndividualsByCreated), []byte(tenant), desc, page, func(id []byte) (Individual, error) {
+				var ind Individual
+				_, err := getValue(recs, key(tenant, string(id)), &ind)
+				return ind, err
+			})
+			return err
+		}
+		var all []Individual
+		search := strings.ToLower(f.Search)
+		prefix := append([]byte(tenant), 0)
+		c := recs.Cursor()
+		for k, v := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, v = c.Next() {
+			var ind Individual
+			if err := unmarshal(v, &ind); err != nil {
+				return err
+			}
+			if ind.Deleted || (f.Status != "" && ind.Status != f.Status) {
+				continue
+			}
+			if search != "" && !strings.Contains(strings.ToLower(ind.FirstName+" "+ind.LastName+" "+ind.Email), search) {
+				continue
+			}
+			all = append(all, ind)
+		}
+		sortIndividuals(all, order)
+		total = len(all)
+		lo := min(page.Offset(), len(all))
+		hi := min(lo+page.Limit, len(all))
+		out = all[lo:hi]
+		return nil
+	})
+	return out, total, err
+}
+
+// walkIndex reads one page through a position-ordered index under prefix.
+func walkIndex[T any](idx *bolt.Bucket, prefix []byte, desc bool, page domain.Page, load func(id []byte) (T, error)) ([]T, error) {
+	var out []T
+	p := append(append([]byte{}, prefix...), 0)
+	c := idx.Cursor()
+	var k, v []byte
+	next := c.Next
+	if desc {
+		k, v = c.Seek(append(append([]byte{}, prefix...), 1))
+		if k == nil {
+			k, v = c.Last()
+		} else {
+			k, v = c.Prev()
+		}
+		next = c.Prev
+	} else {
+		k, v = c.Seek(p)
+	}
+	for skip := page.Offset(); k != nil && hasPrefix(k, p) && len(out) < page.Limit; k, v = next() {
+		if skip > 0 {
+			skip--
+			continue
+		}
+		item, err := load(v)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, item)
+	}
+	return out, nil
+}
+
+func sortIndividuals(all []Individual, order []domain.Order) {
+	if len(order) == 0 {
+		order = []domain.Order{{Field: "created_at"}}
+	}
+	slices.SortStableFunc(all, func(a, b Individual) int {
+		for _, o := range order {
+			var c int
+			switch o.Field {
+			case "created_at":
+				c = cmp.Compare(a.CreatedSeq, b.CreatedSeq)
+			case "updated_at":
+				c = a.UpdatedAt.Compare(b.UpdatedAt)
+			case "first_name":
+				c = cmp.Compare(strings.ToLower(a.FirstName), strings.ToLower(b.FirstName))
+			case "last_name":
+				c = cmp.Compare(strings.ToLower(a.LastName), strings.ToLower(b.LastName))
+			case "email":
+				c = cmp.Compare(a.Email, b.Email)
+			case "status":
+				c = cmp.Compare(a.Status, b.Status)
+			}
+			if o.Desc {
+				c = -c
+			}
+			if c != 0 {
+				return c
+			}
+		}
+		return cmp.Compare(a.CreatedSeq, b.CreatedSeq)
+	})
+}

@@ -1,0 +1,194 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/portcullis/portcullis/domain"
+	"github.com/portcullis/portcullis/eventstore"
+)
+
+// maxBatch bounds how many events share one bbolt transaction: large enough
+// that the commit's fsync is amortized, small enough that readers waiting on
+// a consistency token do not wait long behind a rebuild.
+const maxBatch = 2000
+
+// projection is one read model: the buckets it owns and how an event changes
+// them. Apply runs inside the runner's write transaction.
+type projection interface {
+	apply(tx *bolt.Tx, e domain.Event) error
+}
+
+// Runner follows the event log and keeps the read models in the DB at its
+// position.
+type Runner struct {
+	db    *DB
+	store *eventstore.Store
+	projs []projection
+
+	pos     atomic.Uint64
+	mu      sync.Mutex
+	changed chan struct{} // closed and replaced after every commit
+	failure atomic.Pointer[error]
+}
+
+// NewRunner prepares a runner over every read model of this package.
+func NewRunner(db *DB, store *eventstore.Store) (*Runner, error) {
+	r := &Runner{db: db, store: store, changed: make(chan struct{})}
+	r.projs = []projection{tenantsProjection{}, individualsProjection{}}
+	cp, err := db.Checkpoint()
+	if err != nil {
+		return nil, err
+	}
+	r.pos.Store(cp)
+	return r, nil
+}
+
+// Position is the stream position the read models reflect.
+func (r *Runner) Position() uint64 { return r.pos.Load() }
+
+// Err is the failure that stopped the runner, if any.
+func (r *Runner) Err() error {
+	if p := r.failure.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// WaitFor blocks until the read models reflect position seq or ctx ends.
+func (r *Runner) WaitFor(ctx context.Context, seq uint64) error {
+	for {
+		r.mu.Lock()
+		ch := r.changed
+		r.mu.Unlock()
+		if r.pos.Load() >= seq {
+			return nil
+		}
+		if err := r.Err(); err != nil {
+			return err
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Run follows the log until ctx ends. Its error is also kept for Err, so
+// readiness can report a projection that stopped.
+func (r *Runner) Run(ctx context.Context) error {
+	err := r.follow(ctx, 0, nil)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		r.failure.Store(&err)
+		r.signal()
+	}
+	return err
+}
+
+// Progress reports a rebuild: position reached out of the target.
+type Progress func(pos, target uint64)
+
+// Rebuild empties the read models and replays the log from position 1 up to
+// the log's newest event at the time of the call.
+func (r *Runner) Rebuild(ctx context.Context, progress Progress) error {
+	target, err := r.store.LastSequence(ctx)
+	if err != nil {
+		return err
+	}
+	if err := r.db.reset(); err != nil {
+		return fmt.Errorf("projections: reset: %w", err)
+	}
+	r.pos.Store(0)
+	if target == 0 {
+		if progress != nil {
+			progress(0, 0)
+		}
+		return nil
+	}
+	return r.follow(ctx, target, progress)
+}
+
+// CatchUp applies events until the read models reach target, then returns.
+func (r *Runner) CatchUp(ctx context.Context, target uint64, progress Progress) error {
+	if r.pos.Load() >= target {
+		return nil
+	}
+	return r.follow(ctx, target, progress)
+}
+
+// follow applies events from the checkpoint on. With target > 0 it returns
+// once the position reaches target; otherwise it runs until ctx ends.
+func (r *Runner) follow(ctx context.Context, target uint64, progress Progress) error {
+	sub, err := r.store.Subscribe(ctx, r.pos.Load()+1)
+	if err != nil {
+		return err
+	}
+	stop := context.AfterFunc(ctx, sub.Stop)
+	defer stop()
+	defer sub.Stop()
+
+	batch := make([]domain.Event, 0, maxBatch)
+	lastReport := time.Time{}
+	for {
+		e, pending, err := sub.Next()
+		if errors.Is(err, eventstore.ErrClosed) {
+			if len(batch) > 0 {
+				_ = r.commit(batch)
+			}
+			return ctx.Err()
+		}
+		if err != nil {
+			return err
+		}
+		batch = append(batch, e)
+		done := target > 0 && e.Sequence >= target
+		if pending == 0 || len(batch) >= maxBatch || done {
+			if err := r.commit(batch); err != nil {
+				return err
+			}
+			batch = batch[:0]
+			if progress != nil && (done || time.Since(lastReport) > 200*time.Millisecond) {
+				progress(e.Sequence, target)
+				lastReport = time.Now()
+			}
+		}
+		if done {
+			return nil
+		}
+	}
+}
+
+// commit applies a batch in one transaction together with the checkpoint.
+func (r *Runner) commit(batch []domain.Event) error {
+	last := batch[len(batch)-1].Sequence
+	err := r.db.bolt.Update(func(tx *bolt.Tx) error {
+		for _, e := range batch {
+			for _, p := range r.projs {
+				if err := p.apply(tx, e); err != nil {
+					return fmt.Errorf("apply %s at %d: %w", e.Type, e.Sequence, err)
+				}
+			}
+		}
+		return putUint(tx.Bucket(bucketMeta), keyCheckpoint, last)
+	})
+	if err != nil {
+		return fmt.Errorf("projections: %w", err)
+	}
+	r.pos.Store(last)
+	r.signal()
+	return nil
+}
+
+func (r *Runner) signal() {
+	r.mu.Lock()
+	close(r.changed)
+	r.changed = make(chan struct{})
+	r.mu.Unlock()
+}
