@@ -70,7 +70,7 @@ func (u *UniqueValue) Claim(kind, owner, field string) ([]EventData, error) {
 		return nil, nil
 	}
 	if u.Owner != "" {
-		return nil, &Error{Code: CodeConflict, Field: field, Message: field + " is already in use"}
+		return nil, &Error{Code: CodeConflict, Field: field, Message: "is already in use by another record"}
 	}
 	return []EventData{&UniqueValueClaimed{Kind: kind, Owner: owner}}, nil
 }

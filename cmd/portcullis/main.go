@@ -1,0 +1,240 @@
+// Command portcullis is the access-control backend: one process that serves
+// every face over HTTP, with the event log in JetStream and the read models
+// in bbolt. This file is the composition root; each subcommand has its own.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/portcullis/portcullis/commands"
+	"github.com/portcullis/portcullis/domain"
+	"github.com/portcullis/portcullis/eventstore"
+	phttp "github.com/portcullis/portcullis/http"
+	"github.com/portcullis/portcullis/projections"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "portcullis:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return runServe(ctx, args, stderr)
+	case "rebuild":
+		return runRebuild(ctx, args, stderr)
+	case "bench":
+		return runBench(ctx, args, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "portcullis", version)
+		return nil
+	default:
+		return fmt.Errorf("unknown subcommand %q (serve, rebuild, bench, version)", cmd)
+	}
+}
+
+// Config is everything a server is started with. Every flag has an
+// environment twin; the flag wins.
+type Config struct {
+	DataDir    string
+	Listen     string
+	NATSURL    string
+	Sync       string
+	NATSListen string
+	AdminToken string // from PORTCULLIS_ADMIN_TOKEN only: a flag would show in ps
+}
+
+// bindFlags registers the common flags on fs with defaults from the
+// environment.
+func (c *Config) bindFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.DataDir, "data-dir", env("PORTCULLIS_DATA_DIR", "./data"), "JetStream store, bbolt files and keys (env PORTCULLIS_DATA_DIR)")
+	fs.StringVar(&c.Listen, "listen", env("PORTCULLIS_LISTEN", ":8080"), "HTTP listen address (env PORTCULLIS_LISTEN)")
+	fs.StringVar(&c.NATSURL, "nats-url", env("PORTCULLIS_NATS_URL", ""), "external NATS server or cluster; empty runs one embedded (env PORTCULLIS_NATS_URL)")
+	fs.StringVar(&c.Sync, "sync", env("PORTCULLIS_SYNC", eventstore.SyncAlways), "always: fsync before every ack; interval: every 2 min, unsafe on power loss (env PORTCULLIS_SYNC)")
+	fs.StringVar(&c.NATSListen, "nats-listen", env("PORTCULLIS_NATS_LISTEN", ""), "let the embedded NATS server also listen here, e.g. 127.0.0.1:4222 (env PORTCULLIS_NATS_LISTEN)")
+	c.AdminToken = os.Getenv("PORTCULLIS_ADMIN_TOKEN")
+}
+
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}
+
+func (c Config) storeConfig() eventstore.Config {
+	return eventstore.Config{DataDir: c.DataDir, URL: c.NATSURL, Sync: c.Sync, ListenAddr: c.NATSListen}
+}
+
+// Main is a running server: every part, opened in order by Run and closed in
+// reverse by Close. End-to-end tests run it exactly as the binary does.
+type Main struct {
+	Config Config
+	Logger *slog.Logger
+
+	Store    *eventstore.Store
+	DB       *projections.DB
+	Outcomes *projections.Outcomes
+	Runner   *projections.Runner
+	Commands *commands.Commands
+	HTTP     *phttp.Server
+
+	stopRunner context.CancelFunc
+	runnerDone chan struct{}
+}
+
+// Run opens the data directory, starts the log, the projections and the
+// HTTP server, and returns once it serves.
+func (m *Main) Run(ctx context.Context) (err error) {
+	if m.Logger == nil {
+		m.Logger = slog.New(slog.DiscardHandler)
+	}
+	defer func() {
+		if err != nil {
+			m.Close()
+		}
+	}()
+	if err := os.MkdirAll(m.Config.DataDir, 0o700); err != nil {
+		return err
+	}
+	token, err := adminToken(m.Config, m.Logger)
+	if err != nil {
+		return err
+	}
+	if m.DB, err = projections.OpenDB(filepath.Join(m.Config.DataDir, "readmodels.db")); err != nil {
+		return err
+	}
+	if m.Outcomes, err = projections.OpenOutcomes(filepath.Join(m.Config.DataDir, "idempotency.db"), 24*time.Hour); err != nil {
+		return err
+	}
+	if m.Store, err = eventstore.Open(ctx, m.Config.storeConfig()); err != nil {
+		return err
+	}
+	m.Commands = commands.New(m.Store)
+	if err := m.Commands.EnsureTenant(ctx, commands.Meta{Tenant: domain.DefaultTenant, Actor: "system",
+		CommandID: "bootstrap-tenant-default"}, domain.DefaultTenant, "Default"); err != nil {
+		return fmt.Errorf("create default tenant: %w", err)
+	}
+	if m.Runner, err = projections.NewRunner(m.DB, m.Store); err != nil {
+		return err
+	}
+	m.HTTP = phttp.NewServer(phttp.Config{
+		Commands: m.Commands, DB: m.DB, Runner: m.Runner, Outcomes: m.Outcomes,
+		Logger: m.Logger, AdminToken: token,
+	})
+
+	head, err := m.Store.LastSequence(ctx)
+	if err != nil {
+		return err
+	}
+	runCtx, stop := context.WithCancel(context.Background())
+	m.stopRunner, m.runnerDone = stop, make(chan struct{})
+	go func() {
+		defer close(m.runnerDone)
+		if err := m.Runner.Run(runCtx); err != nil && !errors.Is(err, context.Canceled) {
+			m.Logger.Error("projections stopped", slog.Any("err", err))
+		}
+	}()
+	go func() {
+		if m.Runner.WaitFor(runCtx, head) == nil {
+			m.HTTP.SetReady(true)
+			m.Logger.Info("read models caught up", slog.Uint64("position", head))
+		}
+	}()
+	go m.expireOutcomes(runCtx)
+	if err := m.HTTP.Open(m.Config.Listen); err != nil {
+		return err
+	}
+	m.Logger.Info("serving", slog.String("addr", m.HTTP.Addr()), slog.String("data_dir", m.Config.DataDir))
+	return nil
+}
+
+// Close stops accepting requests, lets in-flight ones finish, flushes the
+// projections and closes the log. It is safe on a partly opened Main.
+func (m *Main) Close() error {
+	var errs []error
+	if m.HTTP != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		errs = append(errs, m.HTTP.Close(ctx))
+		cancel()
+	}
+	if m.stopRunner != nil {
+		m.stopRunner()
+		<-m.runnerDone
+	}
+	if m.Outcomes != nil {
+		errs = append(errs, m.Outcomes.Close())
+	}
+	if m.DB != nil {
+		errs = append(errs, m.DB.Close())
+	}
+	if m.Store != nil {
+		errs = append(errs, m.Store.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// expireOutcomes drops idempotent outcomes past their retention, hourly.
+func (m *Main) expireOutcomes(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if _, err := m.Outcomes.Expire(now); err != nil {
+				m.Logger.Warn("expire idempotent outcomes", slog.Any("err", err))
+			}
+		}
+	}
+}
+
+// adminToken returns the bootstrap admin's PAT: PORTCULLIS_ADMIN_TOKEN if
+// set, else the one in <data-dir>/admin-token, else a new one written there
+// with mode 0600. The token itself is never logged.
+func adminToken(c Config, log *slog.Logger) (string, error) {
+	if c.AdminToken != "" {
+		return c.AdminToken, nil
+	}
+	path := filepath.Join(c.DataDir, "admin-token")
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if t := strings.TrimSpace(string(b)); t != "" {
+			return t, nil
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	var raw [32]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", err
+	}
+	t := "pcat_" + base64.RawURLEncoding.EncodeToString(raw[:])
+	if err := os.WriteFile(path, []byte(t+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	log.Info("generated the bootstrap admin token", slog.String("file", path))
+	return t, nil
+}

@@ -1,0 +1,74 @@
+package http
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/portcullis/portcullis/commands"
+	"github.com/portcullis/portcullis/domain"
+)
+
+// handlerFunc is a handler that returns its error instead of writing it.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// native adapts a handler to the native face: its error becomes the native
+// envelope.
+func (s *Server) native(h handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.writeNativeError(w, r, err)
+		}
+	}
+}
+
+type nativeItem struct {
+	Msg  string `json:"msg"`
+	Data any    `json:"data"`
+}
+
+type nativeList struct {
+	Msg  string         `json:"msg"`
+	Data any            `json:"data"`
+	Meta nativeListMeta `json:"meta"`
+}
+
+type nativeListMeta struct {
+	Pagination nativePagination `json:"pagination"`
+}
+
+type nativePagination struct {
+	CurrentCount int `json:"current_count"`
+	CurrentPage  int `json:"current_page"`
+	PerPage      int `json:"per_page"`
+	TotalPages   int `json:"total_pages"`
+	TotalItems   int `json:"total_items"`
+}
+
+// writeNativeList answers with one page of a list.
+func writeNativeList[T any](w http.ResponseWriter, msg string, items []T, page domain.Page, total int) {
+	if items == nil {
+		items = []T{}
+	}
+	writeJSON(w, http.StatusOK, nativeList{Msg: msg, Data: items, Meta: nativeListMeta{Pagination: nativePagination{
+		CurrentCount: len(items), CurrentPage: page.Page, PerPage: page.Limit,
+		TotalPages: (total + page.Limit - 1) / page.Limit, TotalItems: total,
+	}}})
+}
+
+// writeMutation answers a successful command with its positions: ETag for the
+// record's version and the consistency token for reads that must see it.
+func writeMutation(w http.ResponseWriter, status int, msg string, res commands.Result, data any) {
+	if res.Version > 0 {
+		w.Header().Set("ETag", etag(res.Version))
+	}
+	w.Header().Set("X-Consistency-Token", strconv.FormatUint(res.Position, 10))
+	writeJSON(w, status, nativeItem{Msg: msg, Data: data})
+}
+
+// nullable renders an empty optional string as JSON null.
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

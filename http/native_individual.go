@@ -1,0 +1,234 @@
+package http
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/portcullis/portcullis/domain"
+	"github.com/portcullis/portcullis/projections"
+)
+
+func (s *Server) registerIndividualRoutes(r *mux.Router) {
+	r.HandleFunc("/individuals", s.native(s.handleIndividualList)).Methods("GET")
+	r.HandleFunc("/individuals", s.native(s.handleIndividualCreate)).Methods("POST")
+	r.HandleFunc("/individuals/{id}", s.native(s.handleIndividualView)).Methods("GET")
+	r.HandleFunc("/individuals/{id}", s.native(s.handleIndividualUpdate)).Methods("PATCH")
+	r.HandleFunc("/individuals/{id}", s.native(s.handleIndividualDelete)).Methods("DELETE")
+	r.HandleFunc("/individuals/{id}/history", s.native(s.handleIndividualHistory)).Methods("GET")
+}
+
+// individualJSON is an individual on the native face.
+type individualJSON struct {
+	ID          string    `json:"id"`
+	ExtID       string    `json:"ext_id"`
+	FirstName   string    `json:"first_name"`
+	LastName    string    `json:"last_name"`
+	Email       *string   `json:"email"`
+	MobilePhone *string   `json:"mobile_phone"`
+	Department  *string   `json:"department"`
+	Status      string    `json:"status"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+func individualFromView(v projections.Individual) individualJSON {
+	return individualJSON{ID: v.ID, ExtID: v.ExtID, FirstName: v.FirstName, LastName: v.LastName,
+		Email: nullable(v.Email), MobilePhone: nullable(v.MobilePhone), Department: nullable(v.Department),
+		Status: v.Status, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt}
+}
+
+func individualFromState(i domain.Individual) individualJSON {
+	return individualJSON{ID: i.ID, ExtID: i.ExtID, FirstName: i.FirstName, LastName: i.LastName,
+		Email: nullable(i.Email), MobilePhone: nullable(i.MobilePhone), Department: nullable(i.Department),
+		Status: i.Status, CreatedAt: i.CreatedAt, UpdatedAt: i.UpdatedAt}
+}
+
+// pathID reads the {id} of a route; anything that could not be an id is bad
+// input rather than a miss.
+func pathID(r *http.Request) (string, error) {
+	id := mux.Vars(r)["id"]
+	if !domain.ValidToken(id) {
+		return "", domain.Invalid("id", "is not a valid id")
+	}
+	return id, nil
+}
+
+func (s *Server) handleIndividualList(w http.ResponseWriter, r *http.Request) error {
+	lp, err := parseList(r, projections.IndividualOrderFields, "search", "status")
+	if err != nil {
+		return err
+	}
+	status, err := enumParam(r, "status", domain.IndividualStatuses)
+	if err != nil {
+		return err
+	}
+	f := projections.IndividualFilter{Search: r.URL.Query().Get("search"), Status: status}
+	items, total, err := s.db.Individuals(caller(r.Context()).Tenant, f, lp.order, lp.page)
+	if err != nil {
+		return err
+	}
+	out := make([]individualJSON, len(items))
+	for i, v := range items {
+		out[i] = individualFromView(v)
+	}
+	writeNativeList(w, "individuals", out, lp.page, total)
+	return nil
+}
+
+func (s *Server) handleIndividualView(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	v, ok, err := s.db.Individual(caller(r.Context()).Tenant, id)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return domain.Errorf(domain.CodeNotFound, "individual %s not found", id)
+	}
+	w.Header().Set("ETag", etag(v.Version))
+	writeJSON(w, http.StatusOK, nativeItem{Msg: "individual", Data: individualFromView(v)})
+	return nil
+}
+
+var individualFields = []string{"ext_id", "first_name", "last_name", "email", "mobile_phone", "department", "status"}
+
+func (s *Server) handleIndividualCreate(w http.ResponseWriter, r *http.Request) error {
+	m, err := meta(r)
+	if err != nil {
+		return err
+	}
+	obj, err := decodeObject(r)
+	if err != nil {
+		return err
+	}
+	if err := obj.only(individualFields...); err != nil {
+		return err
+	}
+	var in domain.IndividualFields
+	for _, f := range []struct {
+		name     string
+		dst      *string
+		nullable bool
+	}{
+		{"ext_id", &in.ExtID, true}, {"first_name", &in.FirstName, false}, {"last_name", &in.LastName, false},
+		{"email", &in.Email, true}, {"mobile_phone", &in.MobilePhone, true},
+		{"department", &in.Department, true}, {"status", &in.Status, false},
+	} {
+		if *f.dst, _, err = obj.str(f.name, f.nullable); err != nil {
+			return err
+		}
+	}
+	res, err := s.cmd.CreateIndividual(r.Context(), m, in)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/v1/individuals/"+res.Individual.ID)
+	writeMutation(w, http.StatusCreated, "individual created", res.Result, individualFromState(res.Individual))
+	return nil
+}
+
+func (s *Server) handleIndividualUpdate(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	m, err := meta(r)
+	if err != nil {
+		return err
+	}
+	obj, err := decodeObject(r)
+	if err != nil {
+		return err
+	}
+	if _, ok := obj["ext_id"]; ok {
+		return domain.Invalid("ext_id", "cannot be changed")
+	}
+	if err := obj.only(individualFields...); err != nil {
+		return err
+	}
+	var p domain.IndividualPatch
+	for _, f := range []struct {
+		name     string
+		dst      **string
+		nullable bool
+	}{
+		{"first_name", &p.FirstName, false}, {"last_name", &p.LastName, false}, {"email", &p.Email, true},
+		{"mobile_phone", &p.MobilePhone, true}, {"department", &p.Department, true}, {"status", &p.Status, false},
+	} {
+		if *f.dst, err = obj.strPtr(f.name, f.nullable); err != nil {
+			return err
+		}
+	}
+	res, err := s.cmd.UpdateIndividual(r.Context(), m, id, p)
+	if err != nil {
+		return err
+	}
+	writeMutation(w, http.StatusOK, "individual updated", res.Result, individualFromState(res.Individual))
+	return nil
+}
+
+func (s *Server) handleIndividualDelete(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	m, err := meta(r)
+	if err != nil {
+		return err
+	}
+	res, err := s.cmd.DeleteIndividual(r.Context(), m, id)
+	if err != nil {
+		return err
+	}
+	writeMutation(w, http.StatusOK, "individual deleted", res.Result, individualFromState(res.Individual))
+	return nil
+}
+
+// versionJSON is one entry of a record's history.
+type versionJSON struct {
+	Version          uint64    `json:"version"`
+	EventType        string    `json:"event_type"`
+	Actor            string    `json:"actor"`
+	RequestID        string    `json:"request_id,omitempty"`
+	OccurredAt       time.Time `json:"occurred_at"`
+	ConsistencyToken string    `json:"consistency_token"`
+	Data             any       `json:"data"`
+}
+
+func (s *Server) handleIndividualHistory(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	lp, err := parseList(r, nil)
+	if err != nil {
+		return err
+	}
+	tenant := caller(r.Context()).Tenant
+	versions, total, err := s.db.History(tenant, domain.Ref{Type: domain.AggregateIndividual, ID: id}, lp.page)
+	if err != nil {
+		return err
+	}
+	if total == 0 {
+		return domain.Errorf(domain.CodeNotFound, "individual %s not found", id)
+	}
+	out := make([]versionJSON, len(versions))
+	for i, v := range versions {
+		var ind projections.Individual
+		if err := v.DecodeState(&ind); err != nil {
+			return err
+		}
+		var data any = individualFromView(ind)
+		if ind.Deleted {
+			data = nil
+		}
+		out[i] = versionJSON{Version: v.Sequence, EventType: v.EventType, Actor: v.Actor, RequestID: v.RequestID,
+			OccurredAt: v.OccurredAt, ConsistencyToken: formatPos(v.Sequence), Data: data}
+	}
+	writeNativeList(w, "individual history", out, lp.page, total)
+	return nil
+}

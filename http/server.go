@@ -1,0 +1,153 @@
+// Package http serves Portcullis over HTTP: the native face today, the
+// nevisIDM and eSystems faces beside it, all over the same commands and read
+// models. Handlers return errors; error.go is the one place that turns a
+// domain code into a status and an envelope.
+package http
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/portcullis/portcullis/commands"
+	"github.com/portcullis/portcullis/projections"
+)
+
+// Config holds what the server is built from.
+type Config struct {
+	Commands *commands.Commands
+	DB       *projections.DB
+	Runner   *projections.Runner
+	Outcomes *projections.Outcomes
+	Logger   *slog.Logger
+	// AdminToken is the bootstrap admin's PAT; only its hash is kept.
+	AdminToken string
+	// MaxBody bounds a request body (default 1 MiB).
+	MaxBody int64
+	// ConsistencyWait bounds how long a read waits for its consistency token
+	// (default 10 s).
+	ConsistencyWait time.Duration
+}
+
+// Server is the HTTP server of every face.
+type Server struct {
+	cmd      *commands.Commands
+	db       *projections.DB
+	runner   *projections.Runner
+	outcomes *projections.Outcomes
+	logger   *slog.Logger
+	admin    [32]byte
+	maxBody  int64
+	wait     time.Duration
+	metrics  *metrics
+	ready    atomic.Bool
+	idem     *idempotencyLocks
+
+	router *mux.Router
+	http   *http.Server
+	ln     net.Listener
+}
+
+// NewServer builds the router and middleware.
+func NewServer(cfg Config) *Server {
+	s := &Server{
+		cmd: cfg.Commands, db: cfg.DB, runner: cfg.Runner, outcomes: cfg.Outcomes, logger: cfg.Logger,
+		admin: hashToken(cfg.AdminToken), maxBody: cfg.MaxBody, wait: cfg.ConsistencyWait,
+		metrics: newMetrics(cfg.Runner), idem: newIdempotencyLocks(),
+	}
+	if s.maxBody == 0 {
+		s.maxBody = 1 << 20
+	}
+	if s.wait == 0 {
+		s.wait = 10 * time.Second
+	}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	s.router = mux.NewRouter()
+	s.router.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeNativeError(w, r, errRouteNotFound(r))
+	})
+	s.router.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeNativeError(w, r, errMethodNotAllowed(r))
+	})
+	s.router.Use(s.withRequestID, s.withRecovery, s.withAccessLog)
+	s.router.HandleFunc("/healthz", s.handleHealthz).Methods("GET")
+	s.router.HandleFunc("/readyz", s.handleReadyz).Methods("GET")
+	s.router.Handle("/metrics", s.metrics.handler()).Methods("GET")
+
+	api := s.router.PathPrefix("/api/v1").Subrouter()
+	api.Use(s.withBodyLimit, s.withNativeAuth, s.withConsistency, s.withIdempotency)
+	s.registerTenantRoutes(api)
+	s.registerIndividualRoutes(api)
+	return s
+}
+
+// Handler is the server's root handler, for tests and embedding.
+func (s *Server) Handler() http.Handler { return s.router }
+
+// Registry is the server's Prometheus registry.
+func (s *Server) Registry() *prometheus.Registry { return s.metrics.reg }
+
+// SetReady marks the server ready once the read models have caught up.
+func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
+
+// Open starts listening on addr (":0" picks a free port).
+func (s *Server) Open(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	s.ln = ln
+	s.http = &http.Server{
+		Handler:           s.router,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	go func() {
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.logger.Error("http server stopped", slog.Any("err", err))
+		}
+	}()
+	return nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() string {
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// Close stops accepting connections and waits for in-flight requests to
+// finish, up to ctx.
+func (s *Server) Close(ctx context.Context) error {
+	if s.http == nil {
+		return nil
+	}
+	return s.http.Shutdown(ctx)
+}
+
+func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
+	if err := s.runner.Err(); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "projection stopped", "position": s.runner.Position()})
+		return
+	}
+	if !s.ready.Load() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "catching up", "position": s.runner.Position()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "position": s.runner.Position()})
+}
