@@ -57,6 +57,6 @@ func Decode(b []byte, seq uint64) (domain.Event, error) {
 		ID: w.ID, Type: w.Type, Version: w.Version, Tenant: w.Tenant,
 		Aggregate: domain.Ref{Type: w.AggType, ID: w.AggID},
 		Actor:     w.Actor, RequestID: w.RequestID, CommandID: w.CommandID,
-		OccurredAt: w.OccurredAt, Data: data, Sequence: seq,
+		OccurredAt: w.OccurredAt.UTC(), Data: data, Sequence: seq,
 	}, nil
 }

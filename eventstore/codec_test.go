@@ -1,0 +1,98 @@
+package eventstore_test
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/portcullis/portcullis/domain"
+	"github.com/portcullis/portcullis/eventstore"
+)
+
+var update = flag.Bool("update", false, "write golden event payloads that do not exist yet")
+
+func ptr(s string) *string { return &s }
+
+// samples holds one payload per registered (type, version). A new event type
+// or version must add a sample here, and its golden file is then kept
+// forever: old events must stay decodable.
+var samples = map[string]domain.EventData{
+	"tenant.created.v1": &domain.TenantCreated{ExtID: "acme", DisplayName: "Acme Ltd"},
+	"individual.created.v1": &domain.IndividualCreated{IndividualFields: domain.IndividualFields{
+		ExtID: "ada", FirstName: "Ada", LastName: "Lovelace", Email: "ada@example.com",
+		MobilePhone: "+41 79 000 00 00", Department: "Engineering", Status: "active"}},
+	"individual.updated.v1":    &domain.IndividualUpdated{IndividualPatch: domain.IndividualPatch{Department: ptr("Research"), Status: ptr("inactive")}},
+	"individual.deleted.v1":    &domain.IndividualDeleted{},
+	"unique_value.claimed.v1":  &domain.UniqueValueClaimed{Kind: domain.UniqueIndividualEmail, Owner: "0b7c7d3e-5c1f-4f7a-9d55-6a8f2b1e4c90"},
+	"unique_value.released.v1": &domain.UniqueValueReleased{Kind: domain.UniqueIndividualEmail, Owner: "0b7c7d3e-5c1f-4f7a-9d55-6a8f2b1e4c90"},
+}
+
+func goldenName(d domain.EventData) string {
+	return d.EventType() + ".v" + string(rune('0'+d.EventVersion()))
+}
+
+// TestGoldenEvents decodes the stored payload of every event type and
+// version and compares it with its sample.
+func TestGoldenEvents(t *testing.T) {
+	for _, d := range domain.EventTypes() {
+		name := goldenName(d)
+		t.Run(name, func(t *testing.T) {
+			sample, ok := samples[name]
+			if !ok {
+				t.Fatalf("no sample for %s: add one to samples", name)
+			}
+			path := filepath.Join("..", "testdata", "events", name+".msgpack")
+			want := domain.Event{
+				ID: "evt-" + name, Type: sample.EventType(), Version: sample.EventVersion(), Tenant: "acme",
+				Aggregate: domain.Ref{Type: "individual", ID: "0b7c7d3e-5c1f-4f7a-9d55-6a8f2b1e4c90"},
+				Actor:     "service_user:admin", RequestID: "req_golden", CommandID: "cmd-golden",
+				OccurredAt: time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC), Data: sample, Sequence: 42,
+			}
+			data, err := os.ReadFile(path)
+			if os.IsNotExist(err) && *update {
+				if data, err = eventstore.Encode(want); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			} else if err != nil {
+				t.Fatalf("golden payload missing (run go test ./eventstore -run Golden -update once): %v", err)
+			}
+			got, err := eventstore.Decode(data, 42)
+			if err != nil {
+				t.Fatalf("decode golden %s: %v", name, err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("golden %s decoded to\n%+v\nwant\n%+v", name, got, want)
+			}
+		})
+	}
+}
+
+func TestDecodeRejectsUnknownType(t *testing.T) {
+	data, err := eventstore.Encode(domain.Event{ID: "x", Tenant: "t", Data: &domain.IndividualDeleted{},
+		Aggregate: domain.Ref{Type: "individual", ID: "i"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Flip the type name inside the envelope to one nobody registered.
+	bad := []byte(string(data))
+	i := indexOf(bad, []byte("individual.deleted"))
+	copy(bad[i:], "individual.deletex")
+	if _, err := eventstore.Decode(bad, 1); err == nil {
+		t.Fatal("decoding an unregistered event type succeeded, want an error")
+	}
+}
+
+func indexOf(b, sub []byte) int {
+	for i := 0; i+len(sub) <= len(b); i++ {
+		if string(b[i:i+len(sub)]) == string(sub) {
+			return i
+		}
+	}
+	return -1
+}
