@@ -148,6 +148,16 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	if pos := m.Runner.Position(); pos > head {
+		// The read models describe events the log does not have (its store
+		// was replaced or restored from an older copy): they cannot be
+		// trusted, so they are rebuilt from the log that is.
+		m.Logger.Warn("read models are ahead of the log; rebuilding",
+			slog.Uint64("read_models", pos), slog.Uint64("log", head))
+		if err := m.Runner.Rebuild(ctx, nil); err != nil {
+			return fmt.Errorf("rebuild read models: %w", err)
+		}
+	}
 	runCtx, stop := context.WithCancel(context.Background())
 	m.stopRunner, m.runnerDone = stop, make(chan struct{})
 	go func() {
