@@ -35,9 +35,20 @@ type Error struct {
 	Code    Code
 	Field   string
 	Message string
+	// Detail, when set, refines Code with the finer code a face's clients
+	// already know, such as nevisIDM's
+	// "errors.credentialFidoUaf.invalidAaidFormat". It is still no HTTP: a
+	// face that has no use for it ignores it and answers from Code alone.
+	Detail string
 }
 
 func (e *Error) Error() string {
+	if e.Detail != "" {
+		if e.Field != "" {
+			return fmt.Sprintf("%s: %s: %s: %s", e.Code, e.Detail, e.Field, e.Message)
+		}
+		return fmt.Sprintf("%s: %s: %s", e.Code, e.Detail, e.Message)
+	}
 	if e.Field != "" {
 		return fmt.Sprintf("%s: %s: %s", e.Code, e.Field, e.Message)
 	}
@@ -82,6 +93,15 @@ func ErrorField(err error) string {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Field
+	}
+	return ""
+}
+
+// ErrorDetail returns the face-specific refinement of err's code, if any.
+func ErrorDetail(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Detail
 	}
 	return ""
 }

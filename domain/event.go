@@ -66,6 +66,22 @@ func NewEventData(typ string, version int) (EventData, error) {
 		d = &UniqueValueClaimed{}
 	case TypeUniqueValueReleased:
 		d = &UniqueValueReleased{}
+	case TypeDispatchTargetCreated:
+		d = &DispatchTargetCreated{}
+	case TypeDispatchTargetUpdated:
+		d = &DispatchTargetUpdated{}
+	case TypeDispatchTargetAppAttestationAttached:
+		d = &DispatchTargetAppAttestationAttached{}
+	case TypeDispatchTargetAppAttestationDeleted:
+		d = &DispatchTargetAppAttestationDeleted{}
+	case TypeDispatchTargetDeleted:
+		d = &DispatchTargetDeleted{}
+	case TypeFidoUafCredentialCreated:
+		d = &FidoUafCredentialCreated{}
+	case TypeFidoUafCredentialDispatchTargetRemoved:
+		d = &FidoUafCredentialDispatchTargetRemoved{}
+	case TypeFidoUafCredentialDeleted:
+		d = &FidoUafCredentialDeleted{}
 	default:
 		return nil, fmt.Errorf("unknown event type %q", typ)
 	}
@@ -82,5 +98,9 @@ func EventTypes() []EventData {
 		&TenantCreated{},
 		&IndividualCreated{}, &IndividualUpdated{}, &IndividualDeleted{},
 		&UniqueValueClaimed{}, &UniqueValueReleased{},
+		&DispatchTargetCreated{}, &DispatchTargetUpdated{},
+		&DispatchTargetAppAttestationAttached{}, &DispatchTargetAppAttestationDeleted{},
+		&DispatchTargetDeleted{},
+		&FidoUafCredentialCreated{}, &FidoUafCredentialDispatchTargetRemoved{}, &FidoUafCredentialDeleted{},
 	}
 }

@@ -28,6 +28,27 @@ var samples = map[string]domain.EventData{
 	"individual.deleted.v1":    &domain.IndividualDeleted{},
 	"unique_value.claimed.v1":  &domain.UniqueValueClaimed{Kind: domain.UniqueIndividualEmail, Owner: "0b7c7d3e-5c1f-4f7a-9d55-6a8f2b1e4c90"},
 	"unique_value.released.v1": &domain.UniqueValueReleased{Kind: domain.UniqueIndividualEmail, Owner: "0b7c7d3e-5c1f-4f7a-9d55-6a8f2b1e4c90"},
+
+	// nevisIDM authenticator records of one person (aggregate nevis_user).
+	"dispatch_target.created.v1": &domain.DispatchTargetCreated{DispatchTargetFields: domain.DispatchTargetFields{
+		ExtID: "dt-123", Type: "fido-uaf", DeviceID: "device-7f3a", Target: "fcm-registration-token",
+		Dispatcher: "firebase-cloud-messaging", Name: "Ada's phone", State: "active",
+		EncryptionKey: `{"kty":"EC","crv":"P-256","x":"ZW5jLXg","y":"ZW5jLXk"}`,
+		SigningKey:    `{"kty":"EC","crv":"P-256","x":"c2lnLXg","y":"c2lnLXk"}`},
+		AppAttestation: &domain.AppAttestation{Name: "apple-app-attest", Counter: 1, Receipt: "cmVjZWlwdC0x"}},
+	"dispatch_target.updated.v1": &domain.DispatchTargetUpdated{ExtID: "dt-123",
+		DispatchTargetPatch: domain.DispatchTargetPatch{Target: ptr("fcm-registration-token-2"), State: ptr("disabled")}},
+	"dispatch_target.app_attestation_attached.v1": &domain.DispatchTargetAppAttestationAttached{ExtID: "dt-123",
+		AppAttestation: domain.AppAttestation{Name: "apple-app-attest", Counter: 2, Receipt: "cmVjZWlwdC0y"}},
+	"dispatch_target.app_attestation_deleted.v1": &domain.DispatchTargetAppAttestationDeleted{ExtID: "dt-123"},
+	"dispatch_target.deleted.v1":                 &domain.DispatchTargetDeleted{ExtID: "dt-123"},
+	"fido_uaf_credential.created.v1": &domain.FidoUafCredentialCreated{FidoUafCredentialFields: domain.FidoUafCredentialFields{
+		ExtID: "cred-1", AAID: "F1D0#0001", KeyID: "yMnKy8zNzs_Q0dLT1NXW19jZ2tvc3d7f4OHi4-Tl5uc", AuthVersion: "1.1",
+		PublicKeyAlgorithm:   "ALG_SIGN_SECP256R1_ECDSA_SHA256_RAW",
+		PublicKey:            "cHViLWtleS1ieXRlcy1vZi1zb21lLWF1dGhlbnRpY2F0b3IteDk2Mi1yYXctNjVi",
+		DispatchTargetExtIDs: []string{"dt-123", "dt-456"}}},
+	"fido_uaf_credential.dispatch_target_removed.v1": &domain.FidoUafCredentialDispatchTargetRemoved{ExtID: "cred-1", DispatchTargetExtID: "dt-123"},
+	"fido_uaf_credential.deleted.v1":                 &domain.FidoUafCredentialDeleted{ExtID: "cred-1"},
 }
 
 func goldenName(d domain.EventData) string {
