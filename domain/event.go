@@ -82,6 +82,16 @@ func NewEventData(typ string, version int) (EventData, error) {
 		d = &FidoUafCredentialDispatchTargetRemoved{}
 	case TypeFidoUafCredentialDeleted:
 		d = &FidoUafCredentialDeleted{}
+	case TypeServiceUserCreated:
+		d = &ServiceUserCreated{}
+	case TypeServiceUserRoleChanged:
+		d = &ServiceUserRoleChanged{}
+	case TypeServiceUserTokenIssued:
+		d = &ServiceUserTokenIssued{}
+	case TypeServiceUserTokenRevoked:
+		d = &ServiceUserTokenRevoked{}
+	case TypeServiceUserDeleted:
+		d = &ServiceUserDeleted{}
 	default:
 		return nil, fmt.Errorf("unknown event type %q", typ)
 	}
@@ -102,5 +112,7 @@ func EventTypes() []EventData {
 		&DispatchTargetAppAttestationAttached{}, &DispatchTargetAppAttestationDeleted{},
 		&DispatchTargetDeleted{},
 		&FidoUafCredentialCreated{}, &FidoUafCredentialDispatchTargetRemoved{}, &FidoUafCredentialDeleted{},
+		&ServiceUserCreated{}, &ServiceUserRoleChanged{}, &ServiceUserTokenIssued{},
+		&ServiceUserTokenRevoked{}, &ServiceUserDeleted{},
 	}
 }

@@ -49,6 +49,13 @@ var samples = map[string]domain.EventData{
 		DispatchTargetExtIDs: []string{"dt-123", "dt-456"}}},
 	"fido_uaf_credential.dispatch_target_removed.v1": &domain.FidoUafCredentialDispatchTargetRemoved{ExtID: "cred-1", DispatchTargetExtID: "dt-123"},
 	"fido_uaf_credential.deleted.v1":                 &domain.FidoUafCredentialDeleted{ExtID: "cred-1"},
+
+	"service_user.created.v1":      &domain.ServiceUserCreated{Name: "ci-pipeline", Role: "operator"},
+	"service_user.role_changed.v1": &domain.ServiceUserRoleChanged{Role: "viewer"},
+	"service_user.token_issued.v1": &domain.ServiceUserTokenIssued{TokenID: "tok_1",
+		Hash: []byte{0x9f, 0x86, 0xd0, 0x81, 0x88, 0x4c, 0x7d, 0x65}, ExpiresAt: time.Date(2027, 11, 22, 0, 0, 0, 0, time.UTC)},
+	"service_user.token_revoked.v1": &domain.ServiceUserTokenRevoked{TokenID: "tok_1"},
+	"service_user.deleted.v1":       &domain.ServiceUserDeleted{},
 }
 
 func goldenName(d domain.EventData) string {
