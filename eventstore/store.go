@@ -51,17 +51,24 @@ type Config struct {
 	Replicas   int    // stream replicas on an external cluster (default 1)
 }
 
+// maxInflightBatches bounds the atomic batches this process has in flight.
+// JetStream refuses a stream more than 50 open batches at a time (its
+// default limit), and a refused batch would reach a client whose command was
+// valid as an error; past this bound, appends queue here instead.
+const maxInflightBatches = 32
+
 // Store is the event log.
 type Store struct {
-	ns     *server.Server // nil when connected to an external server
-	nc     *nats.Conn
-	js     jetstream.JetStream
-	stream jetstream.Stream
+	ns      *server.Server // nil when connected to an external server
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	stream  jetstream.Stream
+	batches chan struct{} // one token per atomic batch in flight
 }
 
 // Open starts or connects to NATS and makes sure the stream exists.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
-	s := &Store{}
+	s := &Store{batches: make(chan struct{}, maxInflightBatches)}
 	var err error
 	if cfg.URL == "" {
 		if s.ns, err = startEmbedded(cfg); err != nil {
@@ -176,11 +183,36 @@ func (s *Store) Append(ctx context.Context, events []domain.Event, expect []Expe
 		}
 		return ack.Sequence, nil
 	}
-	ack, err := jetstreamext.PublishMsgBatch(ctx, s.js, msgs)
+	ack, err := s.publishBatch(ctx, msgs)
 	if err != nil {
 		return 0, translate(err)
 	}
 	return ack.Sequence, nil
+}
+
+// publishBatch publishes an atomic batch, at most maxInflightBatches at a
+// time. A server that still has too many open batches (other processes may
+// share the stream) refuses the batch at its first message, before storing
+// anything, so the batch is simply sent again a little later.
+func (s *Store) publishBatch(ctx context.Context, msgs []*nats.Msg) (*jetstreamext.BatchAck, error) {
+	select {
+	case s.batches <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-s.batches }()
+	for wait := time.Millisecond; ; wait = min(2*wait, 100*time.Millisecond) {
+		ack, err := jetstreamext.PublishMsgBatch(ctx, s.js, msgs)
+		var apiErr *jetstream.APIError
+		if !errors.As(err, &apiErr) || apiErr.ErrorCode != jetstreamext.JSErrCodeAtomicPublishTooManyInflight {
+			return ack, err
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return nil, err
+		}
+	}
 }
 
 func msgID(e domain.Event, i int) string {

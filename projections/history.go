@@ -22,16 +22,13 @@ type Version struct {
 	State      msgpack.RawMessage `msgpack:"state"` // the read model after the event
 }
 
-// putVersion records the state of a record after event e.
-func putVersion(tx *bolt.Tx, e domain.Event, state any) error {
-	raw, err := msgpack.Marshal(state)
-	if err != nil {
-		return err
-	}
+// putVersion records the state of a record after event e; state is the
+// record's read model as already encoded for its own bucket.
+func putVersion(tx *bolt.Tx, e domain.Event, state msgpack.RawMessage) error {
 	k := seqKey(key(e.Tenant, e.Aggregate.Type, e.Aggregate.ID), e.Sequence)
 	return putValue(tx.Bucket(bucketHistory), k, &Version{
 		Sequence: e.Sequence, EventType: e.Type, Actor: e.Actor, RequestID: e.RequestID,
-		OccurredAt: e.OccurredAt, State: raw,
+		OccurredAt: e.OccurredAt, State: state,
 	})
 }
 

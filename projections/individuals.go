@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vmihailenco/msgpack/v5"
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/portcullis/portcullis/domain"
@@ -54,8 +55,12 @@ func (individualsProjection) apply(tx *bolt.Tx, e domain.Event) error {
 	b := tx.Bucket(bucketIndividuals)
 	k := key(e.Tenant, e.Aggregate.ID)
 	var ind Individual
-	if _, err := getValue(b, k, &ind); err != nil {
-		return err
+	switch e.Data.(type) {
+	case *domain.IndividualUpdated, *domain.IndividualDeleted:
+		// Only changes read the record; a creation writes it whole.
+		if _, err := getValue(b, k, &ind); err != nil {
+			return err
+		}
 	}
 	switch d := e.Data.(type) {
 	case *domain.IndividualCreated:
@@ -100,10 +105,15 @@ func (individualsProjection) apply(tx *bolt.Tx, e domain.Event) error {
 	}
 	ind.UpdatedAt = e.OccurredAt
 	ind.Version = e.Sequence
-	if err := putValue(b, k, &ind); err != nil {
+	// One encoding serves both the record and its history entry.
+	data, err := msgpack.Marshal(&ind)
+	if err != nil {
 		return err
 	}
-	return putVersion(tx, e, &ind)
+	if err := b.Put(k, data); err != nil {
+		return err
+	}
+	return putVersion(tx, e, data)
 }
 
 // Individual returns one live individual of a tenant.

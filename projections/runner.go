@@ -125,6 +125,12 @@ func (r *Runner) CatchUp(ctx context.Context, target uint64, progress Progress) 
 
 // follow applies events from the checkpoint on. With target > 0 it returns
 // once the position reaches target; otherwise it runs until ctx ends.
+//
+// A reader goroutine takes events off the subscription and decodes them
+// while this one applies and commits, so decoding overlaps the bbolt commit
+// and its fsync. Events that arrive during a commit are applied together in
+// the next transaction: under a steady stream of appends the runner commits
+// once per fsync, not once per event, and leaves the disk to the log.
 func (r *Runner) follow(ctx context.Context, target uint64, progress Progress) error {
 	sub, err := r.store.Subscribe(ctx, r.pos.Load()+1)
 	if err != nil {
@@ -132,24 +138,37 @@ func (r *Runner) follow(ctx context.Context, target uint64, progress Progress) e
 	}
 	stop := context.AfterFunc(ctx, sub.Stop)
 	defer stop()
-	defer sub.Stop()
+
+	in := make(chan delivery, maxBatch)
+	quit := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() { read(sub, target, in, quit) })
+	defer func() {
+		close(quit)
+		sub.Stop()
+		wg.Wait()
+	}()
 
 	batch := make([]domain.Event, 0, maxBatch)
 	lastReport := time.Time{}
 	for {
-		e, pending, err := sub.Next()
-		if errors.Is(err, eventstore.ErrClosed) {
+		d := <-in
+		if errors.Is(d.err, eventstore.ErrClosed) {
 			if len(batch) > 0 {
 				_ = r.commit(batch)
 			}
 			return ctx.Err()
 		}
-		if err != nil {
-			return err
+		if d.err != nil {
+			return d.err
 		}
+		e := d.event
 		batch = append(batch, e)
 		done := target > 0 && e.Sequence >= target
-		if pending == 0 || len(batch) >= maxBatch || done {
+		// Commit when the log has nothing more behind this event and none
+		// is already decoded and waiting, when the batch is full, or at the
+		// target.
+		if (d.pending == 0 && len(in) == 0) || len(batch) >= maxBatch || done {
 			if err := r.commit(batch); err != nil {
 				return err
 			}
@@ -161,6 +180,31 @@ func (r *Runner) follow(ctx context.Context, target uint64, progress Progress) e
 		}
 		if done {
 			return nil
+		}
+	}
+}
+
+// delivery is one decoded event on its way from the reader to the applier,
+// with how many more the log held behind it, or the error that ended the
+// reading.
+type delivery struct {
+	event   domain.Event
+	pending uint64
+	err     error
+}
+
+// read feeds out from the subscription until an error, the target, or quit.
+// The error is delivered too, so the applier learns why the reading ended.
+func read(sub *eventstore.Subscription, target uint64, out chan<- delivery, quit <-chan struct{}) {
+	for {
+		e, pending, err := sub.Next()
+		select {
+		case out <- delivery{event: e, pending: pending, err: err}:
+		case <-quit:
+			return
+		}
+		if err != nil || (target > 0 && e.Sequence >= target) {
+			return
 		}
 	}
 }

@@ -1,11 +1,448 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/portcullis/portcullis/commands"
+	"github.com/portcullis/portcullis/domain"
+	"github.com/portcullis/portcullis/eventstore"
+	"github.com/portcullis/portcullis/projections"
 )
 
+// benchWide is the concurrency of the "many callers" scenarios: enough
+// callers that the log, not the callers, is the bottleneck.
+const benchWide = 64
+
+// benchPayload is the size of a raw message, close to an encoded
+// individual.created event, so raw and real messages cost the log the same.
+const benchPayload = 300
+
+// benchFigure is one measured rate.
+type benchFigure struct {
+	name    string
+	Label   string  `json:"label"`
+	Value   float64 `json:"value"`
+	Unit    string  `json:"unit"`
+	Count   int     `json:"count"`
+	Seconds float64 `json:"seconds"`
+}
+
+// benchRatio compares two figures; Goal is 0 for a ratio that is only
+// reported.
+type benchRatio struct {
+	name  string
+	Value float64 `json:"value"`
+	Goal  float64 `json:"goal,omitempty"`
+	Met   *bool   `json:"met,omitempty"`
+}
+
+// benchReport is everything one run measured, in the order it was measured.
+type benchReport struct {
+	N       int    `json:"n"`
+	Sync    string `json:"sync"`
+	CPUs    int    `json:"cpus"`
+	figures []benchFigure
+	ratios  []benchRatio
+}
+
+func (r *benchReport) add(name, label, unit string, count int, d time.Duration) benchFigure {
+	f := benchFigure{name: name, Label: label, Unit: unit, Count: count, Seconds: d.Seconds()}
+	if d > 0 {
+		f.Value = float64(count) / d.Seconds()
+	}
+	r.figures = append(r.figures, f)
+	return f
+}
+
+func (r *benchReport) figure(name string) float64 {
+	for _, f := range r.figures {
+		if f.name == name {
+			return f.Value
+		}
+	}
+	return 0
+}
+
+// ratio records num/den; a goal > 0 also records whether it was met.
+func (r *benchReport) ratio(num, den string, goal float64) {
+	x := benchRatio{name: num + "/" + den, Goal: goal}
+	if d := r.figure(den); d > 0 {
+		x.Value = r.figure(num) / d
+	}
+	if goal > 0 {
+		met := x.Value >= goal
+		x.Met = &met
+	}
+	r.ratios = append(r.ratios, x)
+}
+
+// MarshalJSON keys figures and ratios by name, for scripts that compare runs.
+func (r *benchReport) MarshalJSON() ([]byte, error) {
+	figures := make(map[string]benchFigure, len(r.figures))
+	for _, f := range r.figures {
+		figures[f.name] = f
+	}
+	ratios := make(map[string]benchRatio, len(r.ratios))
+	for _, x := range r.ratios {
+		ratios[x.name] = x
+	}
+	type plain benchReport
+	return json.Marshal(struct {
+		*plain
+		Figures map[string]benchFigure `json:"figures"`
+		Ratios  map[string]benchRatio  `json:"ratios"`
+	}{(*plain)(r), figures, ratios})
+}
+
+func (r *benchReport) writeTable(w io.Writer) {
+	fmt.Fprintf(w, "portcullis bench: n=%d sync=%s cpus=%d %s\n\n", r.N, r.Sync, r.CPUs, runtime.Version())
+	fmt.Fprintf(w, "%-22s %-58s %12s %-11s %8s %8s\n", "FIGURE", "WHAT", "RATE", "UNIT", "COUNT", "SECONDS")
+	for _, f := range r.figures {
+		fmt.Fprintf(w, "%-22s %-58s %12.0f %-11s %8d %8.3f\n", f.name, f.Label, f.Value, f.Unit, f.Count, f.Seconds)
+	}
+	fmt.Fprintf(w, "\n%-42s %8s %8s  %s\n", "RATIO", "VALUE", "GOAL", "")
+	for _, x := range r.ratios {
+		goal, verdict := "-", ""
+		if x.Met != nil {
+			goal, verdict = fmt.Sprintf(">= %.2f", x.Goal), "met"
+			if !*x.Met {
+				verdict = "MISSED"
+			}
+		}
+		fmt.Fprintf(w, "%-42s %8.2f %8s  %s\n", x.name, x.Value, goal, verdict)
+	}
+}
+
+// runBench measures, in one run on this machine, the raw baselines (bare
+// JetStream publish and read, bare bbolt) and our own paths over the same
+// dependencies, and prints each figure and each ratio between them. The
+// ratios, not the absolute figures, say whether our code wastes what the
+// dependencies give it.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("bench: not built yet")
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dataDir := fs.String("data-dir", "", "scratch directory; the run works in a new directory inside it and removes it afterwards (default: the system temp dir)")
+	n := fs.Int("n", 2000, "operations per scenario: messages, puts, commands or requests")
+	asJSON := fs.Bool("json", false, "print one JSON object with figures and ratios instead of a table")
+	syncMode := fs.String("sync", eventstore.SyncAlways, "durability of the embedded server, as for serve: always or interval")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *n < 1 {
+		return errors.New("bench: --n must be at least 1")
+	}
+	if *syncMode != eventstore.SyncAlways && *syncMode != eventstore.SyncInterval {
+		return fmt.Errorf("bench: unknown --sync %q (want %q or %q)", *syncMode, eventstore.SyncAlways, eventstore.SyncInterval)
+	}
+	if *dataDir != "" {
+		if err := os.MkdirAll(*dataDir, 0o700); err != nil {
+			return err
+		}
+	}
+	dir, err := os.MkdirTemp(*dataDir, "portcullis-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	b := &bench{dir: dir, n: *n, sync: *syncMode, log: stderr,
+		report: &benchReport{N: *n, Sync: *syncMode, CPUs: runtime.NumCPU()}}
+	for _, step := range []func(context.Context) error{b.raw, b.bolt, b.append, b.projection} {
+		if err := step(ctx); err != nil {
+			return err
+		}
+	}
+	r := b.report
+	r.ratio("projection_apply", "raw_consume", 0.5)
+	r.ratio("inproc_update_c1", "raw_publish_c1", 0.7)
+	r.ratio("inproc_update_c64", "raw_publish_c64", 0.7)
+	r.ratio("inproc_create_c1", "raw_publish_c1", 0)
+	r.ratio("inproc_create_c64", "raw_publish_c64", 0)
+	r.ratio("http_update_c1", "inproc_update_c1", 0)
+	r.ratio("http_update_c64", "inproc_update_c64", 0)
+	r.ratio("http_create_c1", "inproc_create_c1", 0)
+	r.ratio("http_create_c64", "inproc_create_c64", 0)
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}
+	r.writeTable(stdout)
+	return nil
+}
+
+// bench is one run: its scratch directory and what it measured so far.
+type bench struct {
+	dir    string
+	n      int
+	sync   string
+	log    io.Writer
+	report *benchReport
+}
+
+func (b *bench) step(format string, a ...any) {
+	fmt.Fprintf(b.log, "bench: "+format+"\n", a...)
+}
+
+// raw measures bare JetStream on a throwaway stream of its own embedded
+// server: synchronous publishes from one and from many publishers, then an
+// ordered consumer over everything they wrote.
+func (b *bench) raw(ctx context.Context) error {
+	rs, err := eventstore.OpenRawStream(ctx, eventstore.Config{DataDir: filepath.Join(b.dir, "raw"), Sync: b.sync})
+	if err != nil {
+		return err
+	}
+	defer rs.Close()
+	for _, c := range []int{1, benchWide} {
+		b.step("raw JetStream publish, %d publisher(s), %d messages", c, b.n)
+		d, err := rs.Publish(ctx, b.n, c, benchPayload)
+		if err != nil {
+			return err
+		}
+		b.report.add(fmt.Sprintf("raw_publish_c%d", c),
+			fmt.Sprintf("raw JetStream sync publish, %d publisher(s)", c), "events/s", b.n, d)
+	}
+	b.step("raw JetStream ordered consumer, %d messages", 2*b.n)
+	d, err := rs.Consume(ctx, 2*b.n)
+	if err != nil {
+		return err
+	}
+	b.report.add("raw_consume_scratch", "raw ordered consumer, scratch stream", "msgs/s", 2*b.n, d)
+	return nil
+}
+
+// bolt measures bare bbolt: a thousand puts per transaction.
+func (b *bench) bolt(ctx context.Context) error {
+	const perTx = 1000
+	puts := max(b.n*10, perTx)
+	b.step("raw bbolt, %d puts, %d per transaction", puts, perTx)
+	d, err := projections.RawPuts(filepath.Join(b.dir, "raw.db"), puts, perTx, benchPayload)
+	if err != nil {
+		return err
+	}
+	b.report.add("raw_bbolt_puts", "raw bbolt, 1000 puts per transaction", "puts/s", puts, d)
+	return nil
+}
+
+// append measures our append path on a real server started as serve starts
+// it: commands called in-process, then the same commands as HTTP requests.
+// Creates append two events (the individual and its ext_id claim) in one
+// atomic batch; updates append one, like a raw publish.
+func (b *bench) append(ctx context.Context) error {
+	var tok [24]byte
+	_, _ = rand.Read(tok[:])
+	m := &Main{Config: Config{DataDir: filepath.Join(b.dir, "server"), Listen: "127.0.0.1:0", Sync: b.sync,
+		AdminToken: "pcat_" + base64.RawURLEncoding.EncodeToString(tok[:])}}
+	if err := m.Run(ctx); err != nil {
+		return err
+	}
+	defer m.Close()
+
+	meta := func() commands.Meta {
+		return commands.Meta{Tenant: domain.DefaultTenant, Actor: "service_user:bench", CommandID: commands.NewCommandID()}
+	}
+	inproc := benchClient{
+		create: func(ctx context.Context, i int) (string, error) {
+			res, err := m.Commands.CreateIndividual(ctx, meta(), domain.IndividualFields{
+				FirstName: "Ada", LastName: "Bench" + strconv.Itoa(i), Department: "Benchmarks"})
+			return res.Individual.ID, err
+		},
+		update: func(ctx context.Context, id string, i int) error {
+			first := "Grace" + strconv.Itoa(i)
+			_, err := m.Commands.UpdateIndividual(ctx, meta(), id, domain.IndividualPatch{FirstName: &first})
+			return err
+		},
+	}
+	if err := b.appendScenarios(ctx, "inproc", "in-process", inproc); err != nil {
+		return err
+	}
+	hc := newHTTPBenchClient("http://"+m.HTTP.Addr(), m.Config.AdminToken)
+	defer hc.close()
+	return b.appendScenarios(ctx, "http", "HTTP", benchClient{create: hc.create, update: hc.update})
+}
+
+// benchClient is one way of calling the append path.
+type benchClient struct {
+	create func(ctx context.Context, i int) (id string, err error)
+	update func(ctx context.Context, id string, i int) error
+}
+
+// appendScenarios creates n individuals with one caller and n with many,
+// then updates each of them once, again with one caller and with many. Every
+// update hits its own individual, so callers never queue on one aggregate.
+func (b *bench) appendScenarios(ctx context.Context, prefix, how string, c benchClient) error {
+	ids := map[int][]string{}
+	for _, conc := range []int{1, benchWide} {
+		b.step("%s CreateIndividual, %d caller(s), %d commands", how, conc, b.n)
+		created := make([]string, b.n)
+		d, err := drive(b.n, conc, func(i int) error {
+			id, err := c.create(ctx, i)
+			created[i] = id
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("bench: %s create: %w", how, err)
+		}
+		ids[conc] = created
+		b.report.add(fmt.Sprintf("%s_create_c%d", prefix, conc),
+			fmt.Sprintf("%s CreateIndividual (2 events), %d caller(s)", how, conc), "commands/s", b.n, d)
+	}
+	for _, conc := range []int{1, benchWide} {
+		b.step("%s UpdateIndividual, %d caller(s), %d commands", how, conc, b.n)
+		targets := ids[conc]
+		d, err := drive(b.n, conc, func(i int) error { return c.update(ctx, targets[i], i) })
+		if err != nil {
+			return fmt.Errorf("bench: %s update: %w", how, err)
+		}
+		b.report.add(fmt.Sprintf("%s_update_c%d", prefix, conc),
+			fmt.Sprintf("%s UpdateIndividual (1 event), %d caller(s)", how, conc), "commands/s", b.n, d)
+	}
+	return nil
+}
+
+// projection replays the log the append scenarios wrote into fresh read
+// models, and reads the same stream with a bare ordered consumer, best of
+// two (before and after the replay), to compare against.
+func (b *bench) projection(ctx context.Context) error {
+	store, err := eventstore.Open(ctx, eventstore.Config{DataDir: filepath.Join(b.dir, "server"), Sync: b.sync})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	last, err := store.LastSequence(ctx)
+	if err != nil {
+		return err
+	}
+	b.step("raw ordered consumer over the event stream, %d events", last)
+	raw1, err := store.RawConsume(ctx, int(last))
+	if err != nil {
+		return err
+	}
+	db, err := projections.OpenDB(filepath.Join(b.dir, "rebuild.db"))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	runner, err := projections.NewRunner(db, store)
+	if err != nil {
+		return err
+	}
+	b.step("projection rebuild over the event stream, %d events", last)
+	start := time.Now()
+	if err := runner.Rebuild(ctx, nil); err != nil {
+		return err
+	}
+	applied := time.Since(start)
+	raw2, err := store.RawConsume(ctx, int(last))
+	if err != nil {
+		return err
+	}
+	b.report.add("raw_consume", "raw ordered consumer, event stream (best of 2)", "msgs/s", int(last), min(raw1, raw2))
+	b.report.add("projection_apply", "projection rebuild, event stream", "events/s", int(runner.Position()), applied)
+	return nil
+}
+
+// drive calls fn for i in [0, n) from concurrency goroutines and returns how
+// long all calls took; it stops handing out work after the first error.
+func drive(n, concurrency int, fn func(i int) error) (time.Duration, error) {
+	var next atomic.Int64
+	var failed atomic.Bool
+	var wg sync.WaitGroup
+	errs := make([]error, concurrency)
+	start := time.Now()
+	for w := range concurrency {
+		wg.Go(func() {
+			for !failed.Load() {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				if err := fn(i); err != nil {
+					errs[w] = err
+					failed.Store(true)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return time.Since(start), errors.Join(errs...)
+}
+
+// httpBenchClient calls the native face as a client would: a real net/http
+// client, keep-alive connections, the admin's token.
+type httpBenchClient struct {
+	base   string
+	token  string
+	client *http.Client
+}
+
+func newHTTPBenchClient(base, token string) *httpBenchClient {
+	tr := &http.Transport{MaxIdleConns: 2 * benchWide, MaxIdleConnsPerHost: 2 * benchWide, IdleConnTimeout: time.Minute}
+	return &httpBenchClient{base: base, token: token, client: &http.Client{Transport: tr, Timeout: time.Minute}}
+}
+
+func (c *httpBenchClient) close() { c.client.CloseIdleConnections() }
+
+func (c *httpBenchClient) create(ctx context.Context, i int) (string, error) {
+	body := `{"first_name":"Ada","last_name":"Bench` + strconv.Itoa(i) + `","department":"Benchmarks"}`
+	var out struct {
+		Data struct {
+			ID string `json:"id"`
+		} `json:"data"`
+	}
+	if err := c.do(ctx, http.MethodPost, "/api/v1/individuals", body, http.StatusCreated, &out); err != nil {
+		return "", err
+	}
+	if out.Data.ID == "" {
+		return "", errors.New("create answered without an id")
+	}
+	return out.Data.ID, nil
+}
+
+func (c *httpBenchClient) update(ctx context.Context, id string, i int) error {
+	body := `{"first_name":"Grace` + strconv.Itoa(i) + `"}`
+	return c.do(ctx, http.MethodPatch, "/api/v1/individuals/"+id, body, http.StatusOK, nil)
+}
+
+// do sends one request and reads the whole answer, so the connection goes
+// back to the pool.
+func (c *httpBenchClient) do(ctx context.Context, method, path, body string, want int, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader([]byte(body)))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Token "+c.token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != want {
+		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, bytes.TrimSpace(data))
+	}
+	if out != nil {
+		return json.Unmarshal(data, out)
+	}
+	return nil
 }

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"testing"
+)
+
+// TestBenchSmoke runs the bench command small and checks its report's
+// shape: every figure measured something and every ratio is there. Whether
+// the goals are met is for the bench itself, never for a test.
+func TestBenchSmoke(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"bench", "--n", "200", "--json", "--data-dir", t.TempDir()}, &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("bench: %v\n%s", err, stderr.String())
+	}
+	var got struct {
+		Figures map[string]struct {
+			Value float64 `json:"value"`
+			Unit  string  `json:"unit"`
+			Count int     `json:"count"`
+		} `json:"figures"`
+		Ratios map[string]struct {
+			Value float64 `json:"value"`
+			Goal  float64 `json:"goal"`
+			Met   *bool   `json:"met"`
+		} `json:"ratios"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
+		t.Fatalf("bench output is not JSON: %v\n%s", err, stdout.String())
+	}
+	for _, name := range []string{"raw_publish_c1", "raw_publish_c64", "raw_consume", "raw_bbolt_puts",
+		"inproc_create_c1", "inproc_create_c64", "inproc_update_c1", "inproc_update_c64",
+		"http_create_c1", "http_create_c64", "http_update_c1", "http_update_c64", "projection_apply"} {
+		if _, ok := got.Figures[name]; !ok {
+			t.Errorf("figure %s missing", name)
+		}
+	}
+	for name, f := range got.Figures {
+		if f.Value <= 0 || f.Count <= 0 || f.Unit == "" {
+			t.Errorf("figure %s = %+v, want a positive rate with a count and a unit", name, f)
+		}
+	}
+	for _, name := range []string{"projection_apply/raw_consume", "inproc_update_c1/raw_publish_c1",
+		"inproc_update_c64/raw_publish_c64", "http_update_c1/inproc_update_c1", "http_update_c64/inproc_update_c64"} {
+		r, ok := got.Ratios[name]
+		if !ok {
+			t.Errorf("ratio %s missing", name)
+			continue
+		}
+		if r.Value <= 0 {
+			t.Errorf("ratio %s = %v, want > 0", name, r.Value)
+		}
+		if r.Goal > 0 && r.Met == nil {
+			t.Errorf("ratio %s has a goal but no verdict", name)
+		}
+	}
+}

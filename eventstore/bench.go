@@ -1,0 +1,167 @@
+package eventstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// The raw baselines live here because this is the only package allowed to
+// speak to NATS: the bench command measures what JetStream does on its own
+// with these helpers, then what our append and projection paths make of it.
+
+// rawStreamName and rawSubjectPrefix name the throwaway stream of the raw
+// baselines; they never meet the event stream's subjects.
+const (
+	rawStreamName    = "BENCH_RAW"
+	rawSubjectPrefix = "bench.raw"
+)
+
+// RawStream is a bare JetStream stream on its own embedded server, started
+// with the same options as the store's (the same sync setting above all), so
+// that its publish and read rates are the ceiling our paths are judged by.
+type RawStream struct {
+	ns *server.Server
+	nc *nats.Conn
+	js jetstream.JetStream
+}
+
+// OpenRawStream starts an embedded server in cfg.DataDir, which should be a
+// scratch directory, and creates the throwaway stream. cfg.URL must be empty:
+// a baseline against a remote cluster would measure the network instead.
+func OpenRawStream(ctx context.Context, cfg Config) (*RawStream, error) {
+	if cfg.URL != "" {
+		return nil, errors.New("eventstore: raw stream runs on the embedded server only")
+	}
+	r := &RawStream{}
+	var err error
+	if r.ns, err = startEmbedded(cfg); err != nil {
+		return nil, err
+	}
+	if r.nc, err = nats.Connect("", nats.InProcessServer(r.ns), nats.Name("portcullis-bench")); err != nil {
+		r.Close()
+		return nil, fmt.Errorf("connect to nats: %w", err)
+	}
+	if r.js, err = jetstream.New(r.nc); err != nil {
+		r.Close()
+		return nil, err
+	}
+	_, err = r.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:       rawStreamName,
+		Subjects:   []string{rawSubjectPrefix + ".>"},
+		Storage:    jetstream.FileStorage,
+		Retention:  jetstream.LimitsPolicy,
+		Replicas:   1,
+		Duplicates: 2 * time.Minute,
+	})
+	if err != nil {
+		r.Close()
+		return nil, fmt.Errorf("create stream %s: %w", rawStreamName, err)
+	}
+	return r, nil
+}
+
+// Close disconnects and shuts the embedded server down.
+func (r *RawStream) Close() error {
+	if r.nc != nil {
+		r.nc.Close()
+	}
+	if r.ns != nil {
+		r.ns.Shutdown()
+		r.ns.WaitForShutdown()
+	}
+	return nil
+}
+
+// Publish appends n messages of size bytes with synchronous publishes from
+// concurrency publishers, each waiting for its ack before sending its next
+// message, as a command does. Every message goes to its own subject, like the
+// events of many aggregates. It returns how long the n acks took.
+func (r *RawStream) Publish(ctx context.Context, n, concurrency, size int) (time.Duration, error) {
+	payload := make([]byte, size)
+	for i := range payload {
+		payload[i] = byte('a' + i%26)
+	}
+	var next atomic.Int64
+	start := time.Now()
+	err := fanOut(concurrency, func() error {
+		for {
+			i := next.Add(1)
+			if i > int64(n) {
+				return nil
+			}
+			// The subject must be unique across calls on one stream, so it
+			// takes the time of this call besides the message's number.
+			subj := rawSubjectPrefix + "." + strconv.FormatInt(start.UnixNano(), 36) + "." + strconv.FormatInt(i, 10)
+			if _, err := r.js.Publish(ctx, subj, payload); err != nil {
+				return fmt.Errorf("eventstore: raw publish: %w", err)
+			}
+		}
+	})
+	return time.Since(start), err
+}
+
+// Consume reads the first n messages of the throwaway stream with an ordered
+// consumer and returns how long it took.
+func (r *RawStream) Consume(ctx context.Context, n int) (time.Duration, error) {
+	return consumeOrdered(ctx, r.js, rawStreamName, n)
+}
+
+// RawConsume reads the first n events of the log with a bare ordered
+// consumer, configured as Subscribe configures it but decoding nothing. It
+// is the ceiling of the projection runner on this very stream.
+func (s *Store) RawConsume(ctx context.Context, n int) (time.Duration, error) {
+	return consumeOrdered(ctx, s.js, StreamName, n)
+}
+
+// consumeOrdered times an ordered consumer from its creation to the n-th
+// message, with the same pull size as Subscribe.
+func consumeOrdered(ctx context.Context, js jetstream.JetStream, stream string, n int) (time.Duration, error) {
+	start := time.Now()
+	cons, err := js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy})
+	if err != nil {
+		return 0, fmt.Errorf("eventstore: raw consume: %w", err)
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(4096))
+	if err != nil {
+		return 0, fmt.Errorf("eventstore: raw consume: %w", err)
+	}
+	defer it.Stop()
+	stop := context.AfterFunc(ctx, it.Stop)
+	defer stop()
+	bytes := 0
+	for range n {
+		m, err := it.Next()
+		if err != nil {
+			if ctx.Err() != nil {
+				return 0, ctx.Err()
+			}
+			return 0, fmt.Errorf("eventstore: raw consume: %w", err)
+		}
+		bytes += len(m.Data())
+	}
+	elapsed := time.Since(start)
+	if bytes == 0 && n > 0 {
+		return elapsed, errors.New("eventstore: raw consume: every message was empty")
+	}
+	return elapsed, nil
+}
+
+// fanOut runs fn on concurrency goroutines and returns the first error.
+func fanOut(concurrency int, fn func() error) error {
+	var wg sync.WaitGroup
+	errs := make([]error, max(concurrency, 1))
+	for w := range errs {
+		wg.Go(func() { errs[w] = fn() })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}

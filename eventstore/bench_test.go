@@ -1,0 +1,56 @@
+package eventstore_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/portcullis/portcullis/eventstore"
+)
+
+// openRawStream starts a throwaway raw stream on a real embedded server in
+// the benchmark's temp dir.
+func openRawStream(b *testing.B, sync string) *eventstore.RawStream {
+	b.Helper()
+	rs, err := eventstore.OpenRawStream(context.Background(), eventstore.Config{DataDir: b.TempDir(), Sync: sync})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { rs.Close() })
+	return rs
+}
+
+// BenchmarkRawPublish is the ceiling of Append: bare synchronous publishes,
+// fsynced before each ack as the server runs by default, from one publisher
+// and from many.
+func BenchmarkRawPublish(b *testing.B) {
+	for _, bc := range []struct {
+		name        string
+		concurrency int
+	}{{"c1", 1}, {"c64", 64}} {
+		b.Run(bc.name, func(b *testing.B) {
+			rs := openRawStream(b, eventstore.SyncAlways)
+			b.ResetTimer()
+			d, err := rs.Publish(context.Background(), b.N, bc.concurrency, 300)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(b.N)/d.Seconds(), "events/s")
+		})
+	}
+}
+
+// BenchmarkRawConsume is the ceiling of the projection runner: an ordered
+// consumer reading messages it does not decode.
+func BenchmarkRawConsume(b *testing.B) {
+	rs := openRawStream(b, eventstore.SyncInterval)
+	ctx := context.Background()
+	if _, err := rs.Publish(ctx, b.N, 64, 300); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	d, err := rs.Consume(ctx, b.N)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/d.Seconds(), "msgs/s")
+}

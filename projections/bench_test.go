@@ -1,0 +1,95 @@
+package projections_test
+
+import (
+	"context"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/portcullis/portcullis/domain"
+	"github.com/portcullis/portcullis/eventstore"
+	"github.com/portcullis/portcullis/projections"
+)
+
+// BenchmarkRawPuts is the ceiling of every read model: bare bbolt, a
+// thousand puts per transaction.
+func BenchmarkRawPuts(b *testing.B) {
+	d, err := projections.RawPuts(filepath.Join(b.TempDir(), "raw.db"), b.N, 1000, 300)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/d.Seconds(), "puts/s")
+}
+
+// BenchmarkRebuild replays a log of individuals' creations and updates into
+// fresh read models: the projection runner against its raw ceilings,
+// BenchmarkRawConsume and BenchmarkRawPuts.
+func BenchmarkRebuild(b *testing.B) {
+	ctx := context.Background()
+	dir := b.TempDir()
+	store, err := eventstore.Open(ctx, eventstore.Config{DataDir: dir, Sync: eventstore.SyncInterval})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { store.Close() })
+	appendIndividuals(b, store, b.N)
+	db, err := projections.OpenDB(filepath.Join(dir, "readmodels.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	runner, err := projections.NewRunner(db, store)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	start := time.Now()
+	if err := runner.Rebuild(ctx, nil); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(runner.Position())/time.Since(start).Seconds(), "events/s")
+}
+
+// appendIndividuals writes n events straight to the log, from many writers:
+// the creation of an individual, then its update, and so on.
+func appendIndividuals(b *testing.B, store *eventstore.Store, n int) {
+	b.Helper()
+	ctx := context.Background()
+	var next atomic.Int64
+	var failed atomic.Pointer[error]
+	var wg sync.WaitGroup
+	now := time.Now()
+	first := "Grace"
+	for range 64 {
+		wg.Go(func() {
+			for failed.Load() == nil {
+				i := next.Add(2) - 2
+				if i >= int64(n) {
+					return
+				}
+				id := "bench-" + strconv.FormatInt(i, 10)
+				ref := domain.Ref{Type: domain.AggregateIndividual, ID: id}
+				data := []domain.EventData{
+					&domain.IndividualCreated{IndividualFields: domain.IndividualFields{ExtID: id,
+						FirstName: "Ada", LastName: "Bench", Department: "Benchmarks", Status: domain.IndividualActive}},
+					&domain.IndividualUpdated{IndividualPatch: domain.IndividualPatch{FirstName: &first}},
+				}
+				for j, d := range data[:min(2, int64(n)-i)] {
+					e := domain.Event{ID: id + "-" + strconv.Itoa(j), Tenant: domain.DefaultTenant, Aggregate: ref,
+						Actor: "service_user:bench", OccurredAt: now, Data: d}
+					if _, err := store.Append(ctx, []domain.Event{e}, nil); err != nil {
+						failed.Store(&err)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if p := failed.Load(); p != nil {
+		b.Fatal(*p)
+	}
+}
