@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -72,12 +73,11 @@ func NewServer(cfg Config) *Server {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
 	s.router = mux.NewRouter()
-	s.router.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.writeNativeError(w, r, errRouteNotFound(r))
-	})
-	s.router.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.writeNativeError(w, r, errMethodNotAllowed(r))
-	})
+	// Unmatched requests skip the router's middleware, so these handlers
+	// wrap themselves: every response carries X-Request-Id and is logged.
+	s.router.NotFoundHandler = s.withRequestID(s.withRecovery(s.withAccessLog(http.HandlerFunc(s.handleUnmatched))))
+	s.router.MethodNotAllowedHandler = s.withRequestID(s.withRecovery(s.withAccessLog(http.HandlerFunc(
+		func(w http.ResponseWriter, r *http.Request) { s.writeNativeError(w, r, errMethodNotAllowed(r)) }))))
 	s.router.Use(s.withRequestID, s.withRecovery, s.withAccessLog)
 	s.router.HandleFunc("/healthz", s.handleHealthz).Methods("GET")
 	s.router.HandleFunc("/readyz", s.handleReadyz).Methods("GET")
@@ -134,6 +134,31 @@ func (s *Server) Close(ctx context.Context) error {
 		return nil
 	}
 	return s.http.Shutdown(ctx)
+}
+
+// handleUnmatched answers a request no route matched. gorilla/mux loses a
+// method mismatch inside a subrouter once a later route of it matches part
+// of the request, and reports "not found"; so a path that another method
+// would match is answered as a method not allowed here.
+func (s *Server) handleUnmatched(w http.ResponseWriter, r *http.Request) {
+	var allowed []string
+	for _, method := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if method == r.Method {
+			continue
+		}
+		probe := r.Clone(r.Context())
+		probe.Method = method
+		var m mux.RouteMatch
+		if s.router.Match(probe, &m) && m.MatchErr == nil {
+			allowed = append(allowed, method)
+		}
+	}
+	if len(allowed) > 0 {
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		s.writeNativeError(w, r, errMethodNotAllowed(r))
+		return
+	}
+	s.writeNativeError(w, r, errRouteNotFound(r))
 }
 
 func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {

@@ -180,16 +180,16 @@ func (c *client) do(t testing.TB, method, path string, body any, headers ...stri
 
 // individual is an individual as the native face shows it.
 type individual struct {
-	ID          string  `json:"id"`
-	ExtID       string  `json:"ext_id"`
-	FirstName   string  `json:"first_name"`
-	LastName    string  `json:"last_name"`
+	ID          string   `json:"id"`
+	ExtID       string   `json:"ext_id"`
+	FirstName   string   `json:"first_name"`
+	LastName    string   `json:"last_name"`
 	Email       optional `json:"email"`
 	MobilePhone optional `json:"mobile_phone"`
 	Department  optional `json:"department"`
-	Status      string  `json:"status"`
-	CreatedAt   string  `json:"created_at"`
-	UpdatedAt   string  `json:"updated_at"`
+	Status      string   `json:"status"`
+	CreatedAt   string   `json:"created_at"`
+	UpdatedAt   string   `json:"updated_at"`
 }
 
 // historyVersion is one entry of a history list.
