@@ -105,3 +105,63 @@ func TestConcurrentCreatesWithOneEmail(t *testing.T) {
 	r = m.c.do(t, "GET", "/api/v1/individuals", nil)
 	requireEqual(t, "individuals", decode[list[individual]](t, r).Meta.Pagination.TotalItems, 1)
 }
+
+// If-Match guards every mutation: a stale ETag is refused with 412 and
+// appends nothing, the current one goes through, and GET shows the ETag the
+// mutation answered.
+func TestIfMatch(t *testing.T) {
+	t.Parallel()
+	m := mustRunFresh(t)
+	created, cr := mustCreate(t, m.c, newIndividual("Edsger", "Dijkstra", "edsger@example.test"))
+	e1 := cr.header.Get("ETag")
+	got, gr := mustGet(t, m.c, created.ID, cr.header.Get("X-Consistency-Token"))
+	requireEqual(t, "GET ETag after create", gr.header.Get("ETag"), e1)
+	requireEqual(t, "GET after create", got, created)
+	one := "/api/v1/individuals/" + created.ID
+
+	r := m.c.do(t, "PATCH", one, map[string]any{"department": "Algorithms"}, "If-Match", e1)
+	requireStatus(t, r, http.StatusOK)
+	e2 := r.header.Get("ETag")
+	if e2 == "" || e2 == e1 {
+		t.Fatalf("ETag after PATCH: got %q, want a new one (was %q)", e2, e1)
+	}
+	updated := decode[item[individual]](t, r).Data
+	got, gr = mustGet(t, m.c, created.ID, r.header.Get("X-Consistency-Token"))
+	requireEqual(t, "GET ETag after PATCH", gr.header.Get("ETag"), e2)
+	requireEqual(t, "GET after PATCH", got, updated)
+
+	before := lastSeq(t, m)
+	for _, tc := range []struct{ method, ifMatch string }{
+		{"PATCH", e1}, {"DELETE", e1}, {"PATCH", `W/` + e1}, {"PATCH", `"999999"`},
+	} {
+		r := m.c.do(t, tc.method, one, map[string]any{"department": "Stale"}, "If-Match", tc.ifMatch)
+		requireNativeError(t, r, http.StatusPreconditionFailed, "PRECONDITION_FAILED", "If-Match")
+		requireEqual(t, tc.method+" with a stale If-Match: stream position", lastSeq(t, m), before)
+	}
+	got, _ = mustGet(t, m.c, created.ID, "")
+	requireEqual(t, "after stale attempts", got, updated)
+
+	// A patch that changes nothing appends nothing and keeps the ETag.
+	r = m.c.do(t, "PATCH", one, map[string]any{"department": "Algorithms"}, "If-Match", e2)
+	requireStatus(t, r, http.StatusOK)
+	requireEqual(t, "ETag of a no-op PATCH", r.header.Get("ETag"), e2)
+	requireEqual(t, "stream position after a no-op PATCH", lastSeq(t, m), before)
+
+	// The weak form of the current ETag and "*" both match.
+	r = m.c.do(t, "PATCH", one, map[string]any{"status": "suspended"}, "If-Match", "W/"+e2)
+	requireStatus(t, r, http.StatusOK)
+	e3 := r.header.Get("ETag")
+	r = m.c.do(t, "PATCH", one, map[string]any{"status": "inactive"}, "If-Match", "*")
+	requireStatus(t, r, http.StatusOK)
+	e4 := r.header.Get("ETag")
+
+	r = m.c.do(t, "DELETE", one, nil, "If-Match", e3)
+	requireNativeError(t, r, http.StatusPreconditionFailed, "PRECONDITION_FAILED", "If-Match")
+	r = m.c.do(t, "DELETE", one, nil, "If-Match", e4)
+	requireStatus(t, r, http.StatusOK)
+	r = m.c.do(t, "GET", one, nil, "X-Consistency-Token", r.header.Get("X-Consistency-Token"))
+	requireNativeError(t, r, http.StatusNotFound, "NOT_FOUND", created.ID)
+	h := mustHistory(t, m.c, created.ID, "")
+	requireEqual(t, "versions", len(h.Data), 5)
+	requireEqual(t, "last event", h.Data[4].EventType, "individual.deleted")
+}
