@@ -19,7 +19,10 @@ func (s *Server) registerIndividualRoutes(r *mux.Router) {
 	r.HandleFunc("/individuals/{id}/history", s.native(s.handleIndividualHistory)).Methods("GET")
 }
 
-// individualJSON is an individual on the native face.
+// individualJSON is an individual on the native face. Its times are always
+// rendered in UTC: msgpack decodes times from the log and the read models in
+// the process's local zone, and a client must read the same created_at from
+// a mutation's answer as from a GET.
 type individualJSON struct {
 	ID          string    `json:"id"`
 	ExtID       string    `json:"ext_id"`
@@ -36,13 +39,13 @@ type individualJSON struct {
 func individualFromView(v projections.Individual) individualJSON {
 	return individualJSON{ID: v.ID, ExtID: v.ExtID, FirstName: v.FirstName, LastName: v.LastName,
 		Email: nullable(v.Email), MobilePhone: nullable(v.MobilePhone), Department: nullable(v.Department),
-		Status: v.Status, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt}
+		Status: v.Status, CreatedAt: v.CreatedAt.UTC(), UpdatedAt: v.UpdatedAt.UTC()}
 }
 
 func individualFromState(i domain.Individual) individualJSON {
 	return individualJSON{ID: i.ID, ExtID: i.ExtID, FirstName: i.FirstName, LastName: i.LastName,
 		Email: nullable(i.Email), MobilePhone: nullable(i.MobilePhone), Department: nullable(i.Department),
-		Status: i.Status, CreatedAt: i.CreatedAt, UpdatedAt: i.UpdatedAt}
+		Status: i.Status, CreatedAt: i.CreatedAt.UTC(), UpdatedAt: i.UpdatedAt.UTC()}
 }
 
 // pathID reads the {id} of a route; anything that could not be an id is bad
@@ -227,7 +230,7 @@ func (s *Server) handleIndividualHistory(w http.ResponseWriter, r *http.Request)
 			data = nil
 		}
 		out[i] = versionJSON{Version: v.Sequence, EventType: v.EventType, Actor: v.Actor, RequestID: v.RequestID,
-			OccurredAt: v.OccurredAt, ConsistencyToken: formatPos(v.Sequence), Data: data}
+			OccurredAt: v.OccurredAt.UTC(), ConsistencyToken: formatPos(v.Sequence), Data: data}
 	}
 	writeNativeList(w, "individual history", out, lp.page, total)
 	return nil

@@ -52,7 +52,7 @@ func (s *Server) handleTenantList(w http.ResponseWriter, r *http.Request) error 
 }
 
 func tenantFromView(t projections.Tenant) tenantJSON {
-	return tenantJSON{ExtID: t.ExtID, DisplayName: t.DisplayName, CreatedAt: t.CreatedAt}
+	return tenantJSON{ExtID: t.ExtID, DisplayName: t.DisplayName, CreatedAt: t.CreatedAt.UTC()}
 }
 
 func (s *Server) handleTenantCreate(w http.ResponseWriter, r *http.Request) error {
@@ -84,7 +84,7 @@ func (s *Server) handleTenantCreate(w http.ResponseWriter, r *http.Request) erro
 	}
 	w.Header().Set("Location", "/api/v1/tenants/"+extID)
 	writeMutation(w, http.StatusCreated, "tenant created", res.Result, tenantJSON{
-		ExtID: res.Tenant.ExtID, DisplayName: res.Tenant.DisplayName, CreatedAt: res.Tenant.CreatedAt})
+		ExtID: res.Tenant.ExtID, DisplayName: res.Tenant.DisplayName, CreatedAt: res.Tenant.CreatedAt.UTC()})
 	return nil
 }
 
