@@ -63,6 +63,10 @@ func New(store *eventstore.Store) *Commands {
 	return &Commands{store: store, cache: newCache(1 << 17), locks: newKeyedMutex(), now: time.Now}
 }
 
+// Head is the stream position of the newest event in the log. No
+// consistency token a mutation answered can be beyond it.
+func (c *Commands) Head(ctx context.Context) (uint64, error) { return c.store.LastSequence(ctx) }
+
 // snap is an aggregate as loaded: its state, the stream position of its last
 // event (0 for none), and the ids of the last commands that changed it.
 type snap[T any] struct {

@@ -207,6 +207,20 @@ func (s *Server) withConsistency(next http.Handler) http.Handler {
 				s.writeNativeError(w, r, domain.Invalid(name, "must be a consistency token from a mutation response"))
 				return
 			}
+			// A token beyond the log's head came from no mutation: waiting
+			// for it would only end in a timeout that no retry can cure.
+			if pos > s.runner.Position() {
+				head, err := s.cmd.Head(r.Context())
+				if err != nil {
+					s.writeNativeError(w, r, err)
+					return
+				}
+				if pos > head {
+					s.writeNativeError(w, r, domain.Invalid(name,
+						"is beyond the newest event (%d); use a consistency token from a mutation response", head))
+					return
+				}
+			}
 			ctx, cancel := context.WithTimeout(r.Context(), s.wait)
 			err = s.runner.WaitFor(ctx, pos)
 			cancel()

@@ -73,6 +73,9 @@ func TestBadInputAppendsNothing(t *testing.T) {
 		// Consistency tokens.
 		bad("consistency token not a number", "GET", "/api/v1/individuals?consistency_token=abc", nil, "consistency_token"),
 		bad("negative consistency token header", "GET", one, nil, "X-Consistency-Token", "X-Consistency-Token", "-1"),
+		bad("consistency token beyond the log", "GET", "/api/v1/individuals?consistency_token=987654321", nil, "consistency_token"),
+		bad("consistency token header beyond the log", "GET", one+"/history", nil, "X-Consistency-Token",
+			"X-Consistency-Token", "18446744073709551615"),
 
 		// Ids.
 		bad("id with a dot", "GET", "/api/v1/individuals/bad.id", nil, "id"),
