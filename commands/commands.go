@@ -153,6 +153,12 @@ func decide[T any, P state[T]](c *Commands, tenant string, ref domain.Ref, s sna
 // maxAttempts times in a row.
 var errConflictExhausted = domain.Errorf(domain.CodeConflict, "the record kept changing while the command ran; retry")
 
+// errUnconfirmed tells a client that its write may or may not have landed,
+// and how to find out safely.
+var errUnconfirmed = domain.Errorf(domain.CodeUnavailable,
+	"the event log did not confirm the write in time, so it may or may not have been applied; "+
+		"retry with the same Idempotency-Key to get its outcome without applying it twice")
+
 // run executes a command: under the in-process lock of its primary
 // aggregate, it calls fn to load and decide, appends the changes, and on a
 // concurrency conflict drops the stale cache and decides again. fn returning
@@ -183,6 +189,8 @@ func (c *Commands) run(ctx context.Context, meta Meta, primary domain.Ref, fn fu
 					return 0, ctx.Err()
 				}
 			}
+		case errors.Is(err, eventstore.ErrUnconfirmed):
+			return 0, errUnconfirmed
 		default:
 			return 0, err
 		}

@@ -40,6 +40,10 @@ var (
 	// ErrDuplicate means the command's events were appended before (same
 	// message ids within the duplicate window); nothing new was appended.
 	ErrDuplicate = errors.New("eventstore: command already appended")
+	// ErrUnconfirmed means the server did not acknowledge an append in time:
+	// the events may or may not be in the log. Retrying the same command is
+	// safe (its message ids and command id make a repeat a no-op).
+	ErrUnconfirmed = errors.New("eventstore: append not confirmed in time")
 )
 
 // Config says where the log lives.
@@ -235,6 +239,10 @@ func translate(err error) error {
 	}
 	if strings.Contains(err.Error(), "wrong last sequence") {
 		return ErrConflict
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) {
+		return fmt.Errorf("%w: %w", ErrUnconfirmed, err)
 	}
 	return fmt.Errorf("eventstore: append: %w", err)
 }

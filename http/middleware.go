@@ -337,7 +337,7 @@ func (s *Server) withIdempotency(next http.Handler) http.Handler {
 		capture := &captureWriter{header: w.Header()}
 		ctx := context.WithValue(r.Context(), keyCommandID, "idem-"+scope[:32])
 		next.ServeHTTP(capture, r.WithContext(ctx))
-		if capture.status < 500 {
+		if keepOutcome(capture.status) {
 			out := projections.Outcome{Fingerprint: fp[:], Status: capture.status, Body: capture.body.Bytes(),
 				Header: map[string]string{}, StoredAt: time.Now().UTC()}
 			for _, h := range replayedHeaders {
@@ -352,6 +352,18 @@ func (s *Server) withIdempotency(next http.Handler) http.Handler {
 		w.WriteHeader(capture.status)
 		_, _ = w.Write(capture.body.Bytes())
 	})
+}
+
+// keepOutcome says which outcomes a key pins. Successes and decided refusals
+// (not found, conflict, gone, precondition failed) are the command's answer
+// and are replayed; bad input, auth failures, throttling and server errors
+// did not run the command, so a corrected retry with the same key may.
+func keepOutcome(status int) bool {
+	switch status {
+	case http.StatusNotFound, http.StatusConflict, http.StatusGone, http.StatusPreconditionFailed:
+		return true
+	}
+	return status >= 200 && status < 300
 }
 
 func errRouteNotFound(r *http.Request) error {

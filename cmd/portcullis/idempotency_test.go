@@ -153,3 +153,21 @@ func TestIdempotencyKeyAfterTheOutcomeWasLost(t *testing.T) {
 	again := m.c.do(t, "POST", "/api/v1/individuals", body, "Idempotency-Key", "create-donald")
 	requireEqual(t, "Idempotent-Replayed", again.header.Get("Idempotent-Replayed"), "true")
 }
+
+// Bad input did not run the command, so it does not pin the key: the client
+// may correct its request and send it again under the same key. A decided
+// refusal (a conflict) does pin it.
+func TestIdempotencyKeyIsNotPinnedByBadInput(t *testing.T) {
+	t.Parallel()
+	m := mustRunFresh(t)
+	bad := m.c.do(t, "POST", "/api/v1/individuals", map[string]any{"first_name": "Grace"}, "Idempotency-Key", "create-grace")
+	requireNativeError(t, bad, http.StatusBadRequest, "BAD_REQUEST", "last_name")
+	good := m.c.do(t, "POST", "/api/v1/individuals", newIndividual("Grace", "Hopper", "grace@example.test"), "Idempotency-Key", "create-grace")
+	requireStatus(t, good, http.StatusCreated)
+
+	mustCreate(t, m.c, newIndividual("Other", "Grace", "taken@example.test"))
+	taken := newIndividual("Third", "Grace", "taken@example.test")
+	first := m.c.do(t, "POST", "/api/v1/individuals", taken, "Idempotency-Key", "create-taken")
+	requireNativeError(t, first, http.StatusConflict, "CONFLICT", "email")
+	requireSameOutcome(t, first, m.c.do(t, "POST", "/api/v1/individuals", taken, "Idempotency-Key", "create-taken"))
+}
