@@ -78,6 +78,7 @@ type ServiceUser struct {
 	Role      string
 	Tokens    []Token
 	CreatedAt time.Time
+	UpdatedAt time.Time
 	Deleted   bool
 }
 
@@ -87,6 +88,7 @@ func (u *ServiceUser) Exists() bool { return !u.CreatedAt.IsZero() && !u.Deleted
 // Apply folds one event into the service user. Tokens is replaced, never
 // appended to in place, so a copied state never shares it.
 func (u *ServiceUser) Apply(e Event) {
+	u.UpdatedAt = e.OccurredAt
 	switch d := e.Data.(type) {
 	case *ServiceUserCreated:
 		u.ID, u.Name, u.Role, u.CreatedAt = e.Aggregate.ID, d.Name, d.Role, e.OccurredAt

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -14,7 +13,6 @@ import (
 	"regexp"
 	"runtime/debug"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -49,19 +47,6 @@ func info(ctx context.Context) *requestInfo {
 }
 
 func requestID(ctx context.Context) string { return info(ctx).id }
-
-// principal is who is calling: the tenant they act in and how they appear
-// as an actor in events.
-type principal struct {
-	Tenant      string
-	Actor       string
-	SystemAdmin bool
-}
-
-func caller(ctx context.Context) principal {
-	p, _ := ctx.Value(keyPrincipal).(principal)
-	return p
-}
 
 // meta builds the command metadata of a request.
 func meta(r *http.Request) (commands.Meta, error) {
@@ -164,28 +149,6 @@ func (s *Server) withBodyLimit(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
 		next.ServeHTTP(w, r)
-	})
-}
-
-func hashToken(t string) [32]byte { return sha256.Sum256([]byte(t)) }
-
-// withNativeAuth admits the bootstrap admin's PAT. Full authentication
-// (service users, OAuth2 clients, roles) replaces this check, not its place.
-func (s *Server) withNativeAuth(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-		if !ok || !strings.EqualFold(scheme, "Token") || token == "" {
-			s.writeNativeError(w, r, domain.Errorf(domain.CodeUnauthorized, "send Authorization: Token <personal access token>"))
-			return
-		}
-		h := hashToken(token)
-		if subtle.ConstantTimeCompare(h[:], s.admin[:]) != 1 {
-			s.writeNativeError(w, r, domain.Errorf(domain.CodeUnauthorized, "the token is not valid"))
-			return
-		}
-		p := principal{Tenant: domain.DefaultTenant, Actor: "service_user:admin", SystemAdmin: true}
-		info(r.Context()).actor = p.Actor
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyPrincipal, p)))
 	})
 }
 
@@ -337,7 +300,9 @@ func (s *Server) withIdempotency(next http.Handler) http.Handler {
 		capture := &captureWriter{header: w.Header()}
 		ctx := context.WithValue(r.Context(), keyCommandID, "idem-"+scope[:32])
 		next.ServeHTTP(capture, r.WithContext(ctx))
-		if keepOutcome(capture.status) {
+		// A response that carries a secret (Cache-Control: no-store) is
+		// never kept: its command recognises a retry by itself.
+		if keepOutcome(capture.status) && w.Header().Get("Cache-Control") != "no-store" {
 			out := projections.Outcome{Fingerprint: fp[:], Status: capture.status, Body: capture.body.Bytes(),
 				Header: map[string]string{}, StoredAt: time.Now().UTC()}
 			for _, h := range replayedHeaders {

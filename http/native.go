@@ -11,11 +11,19 @@ import (
 // handlerFunc is a handler that returns its error instead of writing it.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
-// native adapts a handler to the native face: its error becomes the native
-// envelope.
-func (s *Server) native(h handlerFunc) http.HandlerFunc {
+// native adapts a handler to the native face: the caller must hold perm
+// (a native "<resource>:<action>" permission; empty for routes that check
+// for themselves), and the handler's error becomes the native envelope.
+func (s *Server) native(perm string, h handlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if err := h(w, r); err != nil {
+		err := require(r, perm)
+		if perm == "" {
+			err = nil
+		}
+		if err == nil {
+			err = h(w, r)
+		}
+		if err != nil {
 			s.writeNativeError(w, r, err)
 		}
 	}

@@ -12,8 +12,8 @@ import (
 )
 
 func (s *Server) registerTenantRoutes(r *mux.Router) {
-	r.HandleFunc("/tenants", s.native(s.handleTenantList)).Methods("GET")
-	r.HandleFunc("/tenants", s.native(s.handleTenantCreate)).Methods("POST")
+	r.HandleFunc("/tenants", s.native("tenants:read", s.handleTenantList)).Methods("GET")
+	r.HandleFunc("/tenants", s.native("tenants:write", s.handleTenantCreate)).Methods("POST")
 }
 
 type tenantJSON struct {

@@ -87,6 +87,7 @@ func NewServer(cfg Config) *Server {
 	api.Use(s.withBodyLimit, s.withNativeAuth, s.withConsistency, s.withIdempotency)
 	s.registerTenantRoutes(api)
 	s.registerIndividualRoutes(api)
+	s.registerServiceUserRoutes(api)
 	return s
 }
 

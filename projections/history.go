@@ -68,3 +68,16 @@ func unmarshal(b []byte, v any) error { return msgpack.Unmarshal(b, v) }
 func hasPrefix(k, prefix []byte) bool {
 	return len(k) >= len(prefix) && string(k[:len(prefix)]) == string(prefix)
 }
+
+// putRecord stores a record under k and, from the same encoding, its
+// history entry after event e.
+func putRecord(tx *bolt.Tx, bucket []byte, k []byte, e domain.Event, record any) error {
+	data, err := msgpack.Marshal(record)
+	if err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucket).Put(k, data); err != nil {
+		return err
+	}
+	return putVersion(tx, e, data)
+}

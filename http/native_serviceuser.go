@@ -1,0 +1,254 @@
+package http
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/portcullis/portcullis/domain"
+	"github.com/portcullis/portcullis/projections"
+)
+
+func (s *Server) registerServiceUserRoutes(r *mux.Router) {
+	r.HandleFunc("/permissions", s.native("", s.handlePermissions)).Methods("GET")
+	r.HandleFunc("/service-users", s.native("service-users:read", s.handleServiceUserList)).Methods("GET")
+	r.HandleFunc("/service-users", s.native("service-users:write", s.handleServiceUserCreate)).Methods("POST")
+	r.HandleFunc("/service-users/{id}", s.native("service-users:read", s.handleServiceUserView)).Methods("GET")
+	r.HandleFunc("/service-users/{id}", s.native("service-users:write", s.handleServiceUserUpdate)).Methods("PATCH")
+	r.HandleFunc("/service-users/{id}", s.native("service-users:delete", s.handleServiceUserDelete)).Methods("DELETE")
+	r.HandleFunc("/service-users/{id}/tokens", s.native("service-users:write", s.handleTokenIssue)).Methods("POST")
+	r.HandleFunc("/service-users/{id}/tokens/{token_id}", s.native("service-users:write", s.handleTokenRevoke)).Methods("DELETE")
+}
+
+type tokenJSON struct {
+	ID        string    `json:"id"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+	Revoked   bool      `json:"revoked"`
+}
+
+type serviceUserJSON struct {
+	ID        string      `json:"id"`
+	Name      string      `json:"name"`
+	Role      string      `json:"role"`
+	Tokens    []tokenJSON `json:"tokens"`
+	CreatedAt time.Time   `json:"created_at"`
+	UpdatedAt time.Time   `json:"updated_at"`
+}
+
+func serviceUserFromView(u projections.ServiceUser) serviceUserJSON {
+	out := serviceUserJSON{ID: u.ID, Name: u.Name, Role: u.Role, Tokens: []tokenJSON{},
+		CreatedAt: u.CreatedAt.UTC(), UpdatedAt: u.UpdatedAt.UTC()}
+	for _, t := range u.Tokens {
+		out.Tokens = append(out.Tokens, tokenJSON{ID: t.ID, CreatedAt: t.CreatedAt.UTC(), ExpiresAt: t.ExpiresAt.UTC(), Revoked: t.Revoked})
+	}
+	return out
+}
+
+func serviceUserFromState(u domain.ServiceUser) serviceUserJSON {
+	out := serviceUserJSON{ID: u.ID, Name: u.Name, Role: u.Role, Tokens: []tokenJSON{},
+		CreatedAt: u.CreatedAt.UTC(), UpdatedAt: u.UpdatedAt.UTC()}
+	for _, t := range u.Tokens {
+		out.Tokens = append(out.Tokens, tokenJSON{ID: t.ID, ExpiresAt: t.ExpiresAt.UTC(), Revoked: t.Revoked})
+	}
+	return out
+}
+
+// roleExists is what commands may consult about roles; custom roles are not
+// defined yet, so only built-in roles exist.
+func roleExists(string) bool { return false }
+
+func (s *Server) handlePermissions(w http.ResponseWriter, r *http.Request) error {
+	p := caller(r.Context())
+	writeJSON(w, http.StatusOK, nativeItem{Msg: "permissions", Data: map[string]any{
+		"tenant": p.Tenant, "role": p.Role, "permissions": p.Permissions, "system_admin": p.SystemAdmin,
+	}})
+	return nil
+}
+
+func (s *Server) handleServiceUserList(w http.ResponseWriter, r *http.Request) error {
+	lp, err := parseList(r, nil)
+	if err != nil {
+		return err
+	}
+	users, total, err := s.db.ServiceUsers(caller(r.Context()).Tenant, lp.page)
+	if err != nil {
+		return err
+	}
+	out := make([]serviceUserJSON, len(users))
+	for i, u := range users {
+		out[i] = serviceUserFromView(u)
+	}
+	writeNativeList(w, "service users", out, lp.page, total)
+	return nil
+}
+
+func (s *Server) handleServiceUserView(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	u, ok, err := s.db.ServiceUser(caller(r.Context()).Tenant, id)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return domain.Errorf(domain.CodeNotFound, "service user %s not found", id)
+	}
+	w.Header().Set("ETag", etag(u.Version))
+	writeJSON(w, http.StatusOK, nativeItem{Msg: "service user", Data: serviceUserFromView(u)})
+	return nil
+}
+
+// handleServiceUserCreate creates a service user in the caller's tenant; a
+// system admin may name another tenant with "tenant".
+func (s *Server) handleServiceUserCreate(w http.ResponseWriter, r *http.Request) error {
+	m, err := meta(r)
+	if err != nil {
+		return err
+	}
+	obj, err := decodeObject(r)
+	if err != nil {
+		return err
+	}
+	if err := obj.only("name", "role", "tenant"); err != nil {
+		return err
+	}
+	name, _, err := obj.str("name", false)
+	if err != nil {
+		return err
+	}
+	role, _, err := obj.str("role", false)
+	if err != nil {
+		return err
+	}
+	tenant, given, err := obj.str("tenant", false)
+	if err != nil {
+		return err
+	}
+	if given && tenant != m.Tenant {
+		if !caller(r.Context()).SystemAdmin {
+			return domain.Errorf(domain.CodeInsufficientPermissions, "only a system admin creates service users in another tenant")
+		}
+		if _, ok, err := s.db.Tenant(tenant); err != nil {
+			return err
+		} else if !ok {
+			return domain.Invalid("tenant", "no tenant %q", tenant)
+		}
+		m.Tenant = tenant
+	}
+	res, err := s.cmd.CreateServiceUser(r.Context(), m, name, role, roleExists)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/v1/service-users/"+res.ServiceUser.ID)
+	writeMutation(w, http.StatusCreated, "service user created", res.Result, serviceUserFromState(res.ServiceUser))
+	return nil
+}
+
+func (s *Server) handleServiceUserUpdate(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	m, err := meta(r)
+	if err != nil {
+		return err
+	}
+	obj, err := decodeObject(r)
+	if err != nil {
+		return err
+	}
+	if err := obj.only("role"); err != nil {
+		return err
+	}
+	role, _, err := obj.str("role", false)
+	if err != nil {
+		return err
+	}
+	res, err := s.cmd.ChangeServiceUserRole(r.Context(), m, id, role, roleExists)
+	if err != nil {
+		return err
+	}
+	writeMutation(w, http.StatusOK, "service user updated", res.Result, serviceUserFromState(res.ServiceUser))
+	return nil
+}
+
+func (s *Server) handleServiceUserDelete(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	if id == BootstrapAdminID && caller(r.Context()).Tenant == domain.DefaultTenant {
+		return domain.Errorf(domain.CodeDeleteProtected, "the bootstrap admin cannot be deleted")
+	}
+	m, err := meta(r)
+	if err != nil {
+		return err
+	}
+	res, err := s.cmd.DeleteServiceUser(r.Context(), m, id)
+	if err != nil {
+		return err
+	}
+	writeMutation(w, http.StatusOK, "service user deleted", res.Result, serviceUserFromState(res.ServiceUser))
+	return nil
+}
+
+// handleTokenIssue issues a PAT. The answer carries the secret, so it is
+// marked no-store: neither caches nor the idempotency store keep it.
+func (s *Server) handleTokenIssue(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	m, err := meta(r)
+	if err != nil {
+		return err
+	}
+	obj, err := decodeObject(r)
+	if err != nil {
+		return err
+	}
+	if err := obj.only("expires_at"); err != nil {
+		return err
+	}
+	raw, _, err := obj.str("expires_at", false)
+	if err != nil {
+		return err
+	}
+	expires, err := time.Parse(time.RFC3339, raw)
+	if err != nil {
+		return domain.Invalid("expires_at", "must be an RFC 3339 time, like 2027-01-31T00:00:00Z")
+	}
+	issued, err := s.cmd.IssueToken(r.Context(), m, id, expires)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeMutation(w, http.StatusCreated, "token issued; it is shown only once", issued.Result, map[string]any{
+		"token": issued.Token, "token_id": issued.TokenID, "expires_at": issued.ExpiresAt,
+	})
+	return nil
+}
+
+func (s *Server) handleTokenRevoke(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	tokenID := mux.Vars(r)["token_id"]
+	if !domain.ValidToken(tokenID) {
+		return domain.Invalid("token_id", "is not a valid id")
+	}
+	m, err := meta(r)
+	if err != nil {
+		return err
+	}
+	res, err := s.cmd.RevokeToken(r.Context(), m, id, tokenID)
+	if err != nil {
+		return err
+	}
+	writeMutation(w, http.StatusOK, "token revoked", res.Result, serviceUserFromState(res.ServiceUser))
+	return nil
+}
