@@ -16,7 +16,9 @@ type ServiceUserResult struct {
 	Result
 }
 
-func serviceUserRef(id string) domain.Ref { return domain.Ref{Type: domain.AggregateServiceUser, ID: id} }
+func serviceUserRef(id string) domain.Ref {
+	return domain.Ref{Type: domain.AggregateServiceUser, ID: id}
+}
 
 // TokenPrefix starts every personal access token, so that a leaked one is
 // recognisable by secret scanners.

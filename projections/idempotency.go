@@ -102,4 +102,3 @@ func (o *Outcomes) Expire(now time.Time) (int, error) {
 	})
 	return n, err
 }
-
