@@ -85,7 +85,8 @@ func (db *DB) reset() error {
 // allBuckets lists every bucket the read models use.
 func allBuckets() [][]byte {
 	return [][]byte{bucketMeta, bucketTenants, bucketIndividuals, bucketIndividualsByCreated,
-		bucketIndividualsByExtID, bucketCounts, bucketHistory}
+		bucketIndividualsByExtID, bucketCounts, bucketHistory,
+		bucketServiceUsers, bucketTokens, bucketTokenHashes}
 }
 
 // key joins a tenant and parts into a bbolt key. Tenants and ids are subject
