@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -53,6 +54,20 @@ func serviceUserFromState(u domain.ServiceUser) serviceUserJSON {
 		out.Tokens = append(out.Tokens, tokenJSON{ID: t.ID, ExpiresAt: t.ExpiresAt.UTC(), Revoked: t.Revoked})
 	}
 	return out
+}
+
+// settle waits until authentication sees a change that takes rights away
+// (a revoked token, a deleted user, a lesser role), so that its 2xx means
+// the old rights no longer work for anyone, not only for readers that pass
+// the consistency token.
+func (s *Server) settle(r *http.Request, pos uint64) error {
+	ctx, cancel := context.WithTimeout(r.Context(), s.wait)
+	defer cancel()
+	if err := s.runner.WaitFor(ctx, pos); err != nil {
+		return domain.Errorf(domain.CodeUnavailable,
+			"the change is recorded but not yet in force on this server; retry to confirm")
+	}
+	return nil
 }
 
 // roleExists is what commands may consult about roles; custom roles are not
@@ -171,6 +186,9 @@ func (s *Server) handleServiceUserUpdate(w http.ResponseWriter, r *http.Request)
 	if err != nil {
 		return err
 	}
+	if err := s.settle(r, res.Position); err != nil {
+		return err
+	}
 	writeMutation(w, http.StatusOK, "service user updated", res.Result, serviceUserFromState(res.ServiceUser))
 	return nil
 }
@@ -189,6 +207,9 @@ func (s *Server) handleServiceUserDelete(w http.ResponseWriter, r *http.Request)
 	}
 	res, err := s.cmd.DeleteServiceUser(r.Context(), m, id)
 	if err != nil {
+		return err
+	}
+	if err := s.settle(r, res.Position); err != nil {
 		return err
 	}
 	writeMutation(w, http.StatusOK, "service user deleted", res.Result, serviceUserFromState(res.ServiceUser))
@@ -247,6 +268,9 @@ func (s *Server) handleTokenRevoke(w http.ResponseWriter, r *http.Request) error
 	}
 	res, err := s.cmd.RevokeToken(r.Context(), m, id, tokenID)
 	if err != nil {
+		return err
+	}
+	if err := s.settle(r, res.Position); err != nil {
 		return err
 	}
 	writeMutation(w, http.StatusOK, "token revoked", res.Result, serviceUserFromState(res.ServiceUser))

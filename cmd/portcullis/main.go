@@ -136,6 +136,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		CommandID: "bootstrap-tenant-default"}, domain.DefaultTenant, "Default"); err != nil {
 		return fmt.Errorf("create default tenant: %w", err)
 	}
+	if err := m.Commands.EnsureServiceUser(ctx, commands.Meta{Tenant: domain.DefaultTenant, Actor: "system",
+		CommandID: "bootstrap-admin"}, phttp.BootstrapAdminID, "Bootstrap admin", domain.RoleAdmin); err != nil {
+		return fmt.Errorf("create bootstrap admin: %w", err)
+	}
 	if m.Runner, err = projections.NewRunner(m.DB, m.Store); err != nil {
 		return err
 	}

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bytes"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// as returns a client of the same server that authenticates with token.
+func as(c *client, token string) *client {
+	return &client{base: c.base, token: token, hc: c.hc}
+}
+
+type issuedToken struct {
+	Token     string    `json:"token"`
+	TokenID   string    `json:"token_id"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+type serviceUser struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Role   string `json:"role"`
+	Tokens []struct {
+		ID        string    `json:"id"`
+		CreatedAt time.Time `json:"created_at"`
+		ExpiresAt time.Time `json:"expires_at"`
+		Revoked   bool      `json:"revoked"`
+	} `json:"tokens"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// mustServiceUser creates a service user with role and issues it a token
+// valid for ttl.
+func mustServiceUser(t testing.TB, c *client, name, role string, ttl time.Duration) (serviceUser, issuedToken) {
+	t.Helper()
+	r := c.do(t, "POST", "/api/v1/service-users", map[string]any{"name": name, "role": role})
+	requireStatus(t, r, http.StatusCreated)
+	u := decode[item[serviceUser]](t, r).Data
+	r = c.do(t, "POST", "/api/v1/service-users/"+u.ID+"/tokens",
+		map[string]any{"expires_at": time.Now().Add(ttl).UTC().Format(time.RFC3339)})
+	requireStatus(t, r, http.StatusCreated)
+	requireEqual(t, "Cache-Control of a token answer", r.header.Get("Cache-Control"), "no-store")
+	return u, decode[item[issuedToken]](t, r).Data
+}
+
+// A service user's token acts with its role's permissions, in its tenant,
+// until it is revoked, expires or its user is deleted.
+func TestServiceUserTokens(t *testing.T) {
+	t.Parallel()
+	m := mustRunFresh(t)
+	viewer, tok := mustServiceUser(t, m.c, "dashboard", "viewer", time.Hour)
+	v := as(m.c, tok.Token)
+
+	requireStatus(t, v.do(t, "GET", "/api/v1/individuals", nil), http.StatusOK)
+	requireNativeError(t, v.do(t, "POST", "/api/v1/individuals", newIndividual("No", "Way", "")), http.StatusForbidden, "INSUFFICIENT_PERMISSIONS", "")
+	requireNativeError(t, v.do(t, "GET", "/api/v1/service-users", nil), http.StatusForbidden, "INSUFFICIENT_PERMISSIONS", "")
+	requireNativeError(t, v.do(t, "GET", "/api/v1/tenants", nil), http.StatusForbidden, "INSUFFICIENT_PERMISSIONS", "")
+	perms := decode[item[struct {
+		Tenant      string   `json:"tenant"`
+		Role        string   `json:"role"`
+		Permissions []string `json:"permissions"`
+		SystemAdmin bool     `json:"system_admin"`
+	}]](t, v.do(t, "GET", "/api/v1/permissions", nil)).Data
+	requireEqual(t, "role of the caller", perms.Role, "viewer")
+
+	operator, opTok := mustServiceUser(t, m.c, "door-sync", "operator", time.Hour)
+	op := as(m.c, opTok.Token)
+	created, cr := mustCreate(t, op, newIndividual("Op", "Created", "op@example.test"))
+	h := mustHistory(t, m.c, created.ID, cr.header.Get("X-Consistency-Token"))
+	requireEqual(t, "actor of an operator's create", h.Data[0].Actor, "service_user:"+operator.ID)
+
+	// A retry of the issue with the same key cannot show the secret again.
+	before := lastSeq(t, m)
+	body := map[string]any{"expires_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}
+	first := m.c.do(t, "POST", "/api/v1/service-users/"+viewer.ID+"/tokens", body, "Idempotency-Key", "issue-once")
+	requireStatus(t, first, http.StatusCreated)
+	afterFirst := lastSeq(t, m)
+	requireNativeError(t, m.c.do(t, "POST", "/api/v1/service-users/"+viewer.ID+"/tokens", body, "Idempotency-Key", "issue-once"),
+		http.StatusConflict, "CONFLICT", "")
+	requireEqual(t, "events appended by the retried issue", lastSeq(t, m), afterFirst)
+	if afterFirst != before+1 {
+		t.Fatalf("issuing a token appended %d events, want 1", afterFirst-before)
+	}
+
+	// Revocation ends the token at once.
+	r := m.c.do(t, "DELETE", "/api/v1/service-users/"+viewer.ID+"/tokens/"+tok.TokenID, nil)
+	requireStatus(t, r, http.StatusOK)
+	requireNativeError(t, v.do(t, "GET", "/api/v1/individuals", nil, "X-Consistency-Token", r.header.Get("X-Consistency-Token")),
+		http.StatusUnauthorized, "UNAUTHORIZED", "")
+	listed := decode[item[serviceUser]](t, m.c.do(t, "GET", "/api/v1/service-users/"+viewer.ID, nil, "X-Consistency-Token", r.header.Get("X-Consistency-Token"))).Data
+	if len(listed.Tokens) != 2 || !listed.Tokens[0].Revoked || listed.Tokens[1].Revoked {
+		t.Fatalf("tokens of the viewer = %+v, want the first revoked and the second live", listed.Tokens)
+	}
+
+	// Deleting the user ends all its tokens.
+	r = m.c.do(t, "DELETE", "/api/v1/service-users/"+operator.ID, nil)
+	requireStatus(t, r, http.StatusOK)
+	requireNativeError(t, op.do(t, "GET", "/api/v1/individuals", nil, "X-Consistency-Token", r.header.Get("X-Consistency-Token")),
+		http.StatusUnauthorized, "UNAUTHORIZED", "")
+
+	// The bootstrap admin cannot be deleted; unknown and missing tokens are refused.
+	requireNativeError(t, m.c.do(t, "DELETE", "/api/v1/service-users/admin", nil), http.StatusConflict, "DELETE_PROTECTED", "")
+	requireNativeError(t, as(m.c, "pcat_not-a-real-token").do(t, "GET", "/api/v1/individuals", nil), http.StatusUnauthorized, "UNAUTHORIZED", "")
+	requireNativeError(t, as(m.c, "").do(t, "GET", "/api/v1/individuals", nil), http.StatusUnauthorized, "UNAUTHORIZED", "")
+	requireNativeError(t, m.c.do(t, "POST", "/api/v1/service-users", map[string]any{"name": "x", "role": "root"}), http.StatusBadRequest, "BAD_REQUEST", "role")
+
+	// No token ever reaches the log or the read models.
+	mustClose(t, m)
+	requireSecretsAbsent(t, m.Config.DataDir, tok.Token, opTok.Token)
+}
+
+func TestExpiredTokenIsRefused(t *testing.T) {
+	t.Parallel()
+	m := mustRunFresh(t)
+	_, tok := mustServiceUser(t, m.c, "short-lived", "viewer", 2*time.Second)
+	requireStatus(t, as(m.c, tok.Token).do(t, "GET", "/api/v1/individuals", nil), http.StatusOK)
+	time.Sleep(time.Until(tok.ExpiresAt) + 100*time.Millisecond)
+	requireNativeError(t, as(m.c, tok.Token).do(t, "GET", "/api/v1/individuals", nil), http.StatusGone, "EXPIRED", "")
+}
+
+// requireSecretsAbsent fails if any secret appears in any file under dir:
+// the JetStream store, the bbolt files, everything.
+func requireSecretsAbsent(t testing.TB, dir string, secrets ...string) {
+	t.Helper()
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || filepath.Base(path) == "admin-token" {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, s := range secrets {
+			if bytes.Contains(b, []byte(s)) {
+				t.Errorf("secret found in %s", path)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
