@@ -29,9 +29,10 @@ const (
 // with the same options as the store's (the same sync setting above all), so
 // that its publish and read rates are the ceiling our paths are judged by.
 type RawStream struct {
-	ns *server.Server
-	nc *nats.Conn
-	js jetstream.JetStream
+	ns      *server.Server
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	batches chan struct{} // as in Store: atomic batches in flight
 }
 
 // OpenRawStream starts an embedded server in cfg.DataDir, which should be a
@@ -41,7 +42,7 @@ func OpenRawStream(ctx context.Context, cfg Config) (*RawStream, error) {
 	if cfg.URL != "" {
 		return nil, errors.New("eventstore: raw stream runs on the embedded server only")
 	}
-	r := &RawStream{}
+	r := &RawStream{batches: make(chan struct{}, maxInflightBatches)}
 	var err error
 	if r.ns, err = startEmbedded(cfg); err != nil {
 		return nil, err
@@ -61,6 +62,8 @@ func OpenRawStream(ctx context.Context, cfg Config) (*RawStream, error) {
 		Retention:  jetstream.LimitsPolicy,
 		Replicas:   1,
 		Duplicates: 2 * time.Minute,
+		// Atomic batches are what a command with several events appends.
+		AllowAtomicPublish: true,
 	})
 	if err != nil {
 		r.Close()
@@ -103,6 +106,38 @@ func (r *RawStream) Publish(ctx context.Context, n, concurrency, size int) (time
 			subj := rawSubjectPrefix + "." + strconv.FormatInt(start.UnixNano(), 36) + "." + strconv.FormatInt(i, 10)
 			if _, err := r.js.Publish(ctx, subj, payload); err != nil {
 				return fmt.Errorf("eventstore: raw publish: %w", err)
+			}
+		}
+	})
+	return time.Since(start), err
+}
+
+// PublishBatches appends n atomic batches of perBatch messages of size
+// bytes each, from concurrency publishers, each waiting for its batch's ack:
+// the bare form of an append that spans several aggregates. As in Append, at
+// most maxInflightBatches are open at a time. It returns how long the n acks
+// took.
+func (r *RawStream) PublishBatches(ctx context.Context, n, perBatch, concurrency, size int) (time.Duration, error) {
+	payload := make([]byte, size)
+	for i := range payload {
+		payload[i] = byte('a' + i%26)
+	}
+	var next atomic.Int64
+	start := time.Now()
+	prefix := rawSubjectPrefix + "." + strconv.FormatInt(start.UnixNano(), 36) + ".b"
+	err := fanOut(concurrency, func() error {
+		for {
+			i := next.Add(1)
+			if i > int64(n) {
+				return nil
+			}
+			msgs := make([]*nats.Msg, perBatch)
+			for j := range msgs {
+				subj := prefix + strconv.FormatInt(i, 10) + "-" + strconv.Itoa(j)
+				msgs[j] = &nats.Msg{Subject: subj, Data: payload, Header: nats.Header{}}
+			}
+			if _, err := publishAtomic(ctx, r.js, r.batches, msgs); err != nil {
+				return fmt.Errorf("eventstore: raw batch publish: %w", err)
 			}
 		}
 	})

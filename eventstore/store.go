@@ -195,18 +195,24 @@ func (s *Store) Append(ctx context.Context, events []domain.Event, expect []Expe
 }
 
 // publishBatch publishes an atomic batch, at most maxInflightBatches at a
-// time. A server that still has too many open batches (other processes may
-// share the stream) refuses the batch at its first message, before storing
-// anything, so the batch is simply sent again a little later.
+// time.
 func (s *Store) publishBatch(ctx context.Context, msgs []*nats.Msg) (*jetstreamext.BatchAck, error) {
+	return publishAtomic(ctx, s.js, s.batches, msgs)
+}
+
+// publishAtomic publishes an atomic batch once it holds a token of
+// inflight. A server that still has too many open batches (other processes
+// may share the stream) refuses the batch at its first message, before
+// storing anything, so the batch is simply sent again a little later.
+func publishAtomic(ctx context.Context, js jetstream.JetStream, inflight chan struct{}, msgs []*nats.Msg) (*jetstreamext.BatchAck, error) {
 	select {
-	case s.batches <- struct{}{}:
+	case inflight <- struct{}{}:
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	defer func() { <-s.batches }()
+	defer func() { <-inflight }()
 	for wait := time.Millisecond; ; wait = min(2*wait, 100*time.Millisecond) {
-		ack, err := jetstreamext.PublishMsgBatch(ctx, s.js, msgs)
+		ack, err := jetstreamext.PublishMsgBatch(ctx, js, msgs)
 		var apiErr *jetstream.APIError
 		if !errors.As(err, &apiErr) || apiErr.ErrorCode != jetstreamext.JSErrCodeAtomicPublishTooManyInflight {
 			return ack, err

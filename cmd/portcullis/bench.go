@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -138,9 +139,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dataDir := fs.String("data-dir", "", "scratch directory; the run works in a new directory inside it and removes it afterwards (default: the system temp dir)")
-	n := fs.Int("n", 2000, "operations per scenario: messages, puts, commands or requests")
+	n := fs.Int("n", 2000, "operations per scenario: publishes, batches, commands or requests (raw bbolt does 10×n puts)")
 	asJSON := fs.Bool("json", false, "print one JSON object with figures and ratios instead of a table")
 	syncMode := fs.String("sync", eventstore.SyncAlways, "durability of the embedded server, as for serve: always or interval")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file, for go tool pprof")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -160,20 +162,35 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer os.RemoveAll(dir)
-
-	b := &bench{dir: dir, n: *n, sync: *syncMode, log: stderr,
-		report: &benchReport{N: *n, Sync: *syncMode, CPUs: runtime.NumCPU()}}
-	for _, step := range []func(context.Context) error{b.raw, b.bolt, b.append, b.projection} {
-		if err := step(ctx); err != nil {
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
 			return err
 		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
-	r := b.report
+
+	b := &bench{dir: dir, n: *n, sync: *syncMode, log: stderr, spent: map[string]*benchSpent{}}
+	if err := b.run(ctx); err != nil {
+		return err
+	}
+	r := &benchReport{N: *n, Sync: *syncMode, CPUs: runtime.NumCPU()}
+	for _, f := range benchFigures() {
+		if x, ok := b.spent[f.name]; ok {
+			r.add(f.name, f.label, f.unit, x.count, x.d)
+		}
+	}
 	r.ratio("projection_apply", "raw_consume", 0.5)
 	r.ratio("inproc_update_c1", "raw_publish_c1", 0.7)
 	r.ratio("inproc_update_c64", "raw_publish_c64", 0.7)
-	r.ratio("inproc_create_c1", "raw_publish_c1", 0)
-	r.ratio("inproc_create_c64", "raw_publish_c64", 0)
+	r.ratio("bare_update_c1", "raw_publish_c1", 0.7)
+	r.ratio("bare_update_c64", "raw_publish_c64", 0.7)
+	r.ratio("inproc_create_c1", "raw_batch_c1", 0)
+	r.ratio("inproc_create_c64", "raw_batch_c64", 0)
 	r.ratio("http_update_c1", "inproc_update_c1", 0)
 	r.ratio("http_update_c64", "inproc_update_c64", 0)
 	r.ratio("http_create_c1", "inproc_create_c1", 0)
@@ -187,64 +204,111 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
+// benchFigureSpec describes one figure the bench measures, in the order the
+// report lists them.
+type benchFigureSpec struct{ name, label, unit string }
+
+func benchFigures() []benchFigureSpec {
+	return []benchFigureSpec{
+		{"raw_publish_c1", "raw JetStream sync publish, 1 publisher", "events/s"},
+		{"raw_publish_c64", "raw JetStream sync publish, 64 publishers", "events/s"},
+		{"raw_batch_c1", "raw JetStream atomic batch of 2, 1 publisher", "batches/s"},
+		{"raw_batch_c64", "raw JetStream atomic batch of 2, 64 publishers", "batches/s"},
+		{"raw_consume_scratch", "raw ordered consumer, scratch stream", "msgs/s"},
+		{"raw_bbolt_puts", "raw bbolt, 1000 puts per transaction", "puts/s"},
+		{"inproc_update_c1", "in-process UpdateIndividual (1 event), 1 caller", "commands/s"},
+		{"inproc_update_c64", "in-process UpdateIndividual (1 event), 64 callers", "commands/s"},
+		{"bare_update_c1", "in-process UpdateIndividual, projections stopped, 1 caller", "commands/s"},
+		{"bare_update_c64", "in-process UpdateIndividual, projections stopped, 64 callers", "commands/s"},
+		{"inproc_create_c1", "in-process CreateIndividual (batch of 2), 1 caller", "commands/s"},
+		{"inproc_create_c64", "in-process CreateIndividual (batch of 2), 64 callers", "commands/s"},
+		{"http_update_c1", "HTTP PATCH individual (1 event), 1 client", "commands/s"},
+		{"http_update_c64", "HTTP PATCH individual (1 event), 64 clients", "commands/s"},
+		{"http_create_c1", "HTTP POST individual (batch of 2), 1 client", "commands/s"},
+		{"http_create_c64", "HTTP POST individual (batch of 2), 64 clients", "commands/s"},
+		{"raw_consume", "raw ordered consumer, event stream (best of 2)", "msgs/s"},
+		{"projection_apply", "projection rebuild, event stream", "events/s"},
+	}
+}
+
+// benchRounds is how many slices the single-event scenarios are cut into.
+// A raw slice and the matching slices of our paths run back to back, round
+// after round, so that a disk or a neighbour that slows down for a while
+// slows the baseline and our paths alike, and their ratio stays fair.
+const benchRounds = 4
+
+// benchSpent is how much work a figure did and how long it took, summed
+// over its rounds.
+type benchSpent struct {
+	count int
+	d     time.Duration
+}
+
 // bench is one run: its scratch directory and what it measured so far.
 type bench struct {
-	dir    string
-	n      int
-	sync   string
-	log    io.Writer
-	report *benchReport
+	dir   string
+	n     int
+	sync  string
+	log   io.Writer
+	spent map[string]*benchSpent
 }
 
 func (b *bench) step(format string, a ...any) {
 	fmt.Fprintf(b.log, "bench: "+format+"\n", a...)
 }
 
-// raw measures bare JetStream on a throwaway stream of its own embedded
-// server: synchronous publishes from one and from many publishers, then an
-// ordered consumer over everything they wrote.
-func (b *bench) raw(ctx context.Context) error {
+// measure runs fn, which does count operations, and adds it to figure name.
+func (b *bench) measure(name string, count int, fn func() (time.Duration, error)) error {
+	d, err := fn()
+	if err != nil {
+		return fmt.Errorf("bench: %s: %w", name, err)
+	}
+	x, ok := b.spent[name]
+	if !ok {
+		x = &benchSpent{}
+		b.spent[name] = x
+	}
+	x.count += count
+	x.d += d
+	return nil
+}
+
+// run measures every figure: bare bbolt, then bare JetStream on a throwaway
+// stream of its own embedded server beside our paths on a real server, then
+// the projections over the log those paths wrote.
+func (b *bench) run(ctx context.Context) error {
+	const perTx = 1000
+	puts := max(b.n*10, perTx)
+	b.step("raw bbolt, %d puts, %d per transaction", puts, perTx)
+	if err := b.measure("raw_bbolt_puts", puts, func() (time.Duration, error) {
+		return projections.RawPuts(filepath.Join(b.dir, "raw.db"), puts, perTx, benchPayload)
+	}); err != nil {
+		return err
+	}
 	rs, err := eventstore.OpenRawStream(ctx, eventstore.Config{DataDir: filepath.Join(b.dir, "raw"), Sync: b.sync})
 	if err != nil {
 		return err
 	}
 	defer rs.Close()
-	for _, c := range []int{1, benchWide} {
-		b.step("raw JetStream publish, %d publisher(s), %d messages", c, b.n)
-		d, err := rs.Publish(ctx, b.n, c, benchPayload)
-		if err != nil {
-			return err
-		}
-		b.report.add(fmt.Sprintf("raw_publish_c%d", c),
-			fmt.Sprintf("raw JetStream sync publish, %d publisher(s)", c), "events/s", b.n, d)
+	if err := b.appendPaths(ctx, rs); err != nil {
+		return err
 	}
 	b.step("raw JetStream ordered consumer, %d messages", 2*b.n)
-	d, err := rs.Consume(ctx, 2*b.n)
-	if err != nil {
+	if err := b.measure("raw_consume_scratch", 2*b.n, func() (time.Duration, error) {
+		return rs.Consume(ctx, 2*b.n)
+	}); err != nil {
 		return err
 	}
-	b.report.add("raw_consume_scratch", "raw ordered consumer, scratch stream", "msgs/s", 2*b.n, d)
-	return nil
+	return b.projection(ctx)
 }
 
-// bolt measures bare bbolt: a thousand puts per transaction.
-func (b *bench) bolt(ctx context.Context) error {
-	const perTx = 1000
-	puts := max(b.n*10, perTx)
-	b.step("raw bbolt, %d puts, %d per transaction", puts, perTx)
-	d, err := projections.RawPuts(filepath.Join(b.dir, "raw.db"), puts, perTx, benchPayload)
-	if err != nil {
-		return err
-	}
-	b.report.add("raw_bbolt_puts", "raw bbolt, 1000 puts per transaction", "puts/s", puts, d)
-	return nil
-}
-
-// append measures our append path on a real server started as serve starts
-// it: commands called in-process, then the same commands as HTTP requests.
-// Creates append two events (the individual and its ext_id claim) in one
-// atomic batch; updates append one, like a raw publish.
-func (b *bench) append(ctx context.Context) error {
+// appendPaths measures our append path on a real server started as serve
+// starts it, called in-process and over HTTP, beside raw publishes. Creates
+// append two events (the individual and its ext_id claim) in one atomic
+// batch and are compared with raw batches of two; updates append one event
+// and are compared with single raw publishes. Every update hits its own
+// individual, so callers never queue on one aggregate.
+func (b *bench) appendPaths(ctx context.Context, rs *eventstore.RawStream) error {
 	var tok [24]byte
 	_, _ = rand.Read(tok[:])
 	m := &Main{Config: Config{DataDir: filepath.Join(b.dir, "server"), Listen: "127.0.0.1:0", Sync: b.sync,
@@ -253,67 +317,122 @@ func (b *bench) append(ctx context.Context) error {
 		return err
 	}
 	defer m.Close()
+	hc := newHTTPBenchClient("http://"+m.HTTP.Addr(), m.Config.AdminToken)
+	defer hc.close()
 
 	meta := func() commands.Meta {
 		return commands.Meta{Tenant: domain.DefaultTenant, Actor: "service_user:bench", CommandID: commands.NewCommandID()}
 	}
-	inproc := benchClient{
-		create: func(ctx context.Context, i int) (string, error) {
-			res, err := m.Commands.CreateIndividual(ctx, meta(), domain.IndividualFields{
-				FirstName: "Ada", LastName: "Bench" + strconv.Itoa(i), Department: "Benchmarks"})
-			return res.Individual.ID, err
-		},
-		update: func(ctx context.Context, id string, i int) error {
-			first := "Grace" + strconv.Itoa(i)
-			_, err := m.Commands.UpdateIndividual(ctx, meta(), id, domain.IndividualPatch{FirstName: &first})
-			return err
-		},
+	clients := []struct {
+		prefix, how string
+		benchClient
+	}{
+		{"inproc", "in-process", benchClient{
+			create: func(ctx context.Context, i int) (string, error) {
+				res, err := m.Commands.CreateIndividual(ctx, meta(), domain.IndividualFields{
+					FirstName: "Ada", LastName: "Bench" + strconv.Itoa(i), Department: "Benchmarks"})
+				return res.Individual.ID, err
+			},
+			update: func(ctx context.Context, id string, i int) error {
+				first := "Grace" + strconv.Itoa(i)
+				_, err := m.Commands.UpdateIndividual(ctx, meta(), id, domain.IndividualPatch{FirstName: &first})
+				return err
+			},
+		}},
+		{"http", "HTTP", benchClient{create: hc.create, update: hc.update}},
 	}
-	if err := b.appendScenarios(ctx, "inproc", "in-process", inproc); err != nil {
-		return err
+
+	ids := map[string][]string{}
+	for round, lo := range benchSlices(b.n) {
+		hi := lo + benchSlice(b.n, round)
+		b.step("round %d/%d: %d creates and raw batches, 1 and %d callers", round+1, benchRounds, hi-lo, benchWide)
+		for _, conc := range []int{1, benchWide} {
+			if err := b.measure(fmt.Sprintf("raw_batch_c%d", conc), hi-lo, func() (time.Duration, error) {
+				return rs.PublishBatches(ctx, hi-lo, 2, conc, benchPayload)
+			}); err != nil {
+				return err
+			}
+			for _, c := range clients {
+				key := fmt.Sprintf("%s_c%d", c.prefix, conc)
+				if ids[key] == nil {
+					ids[key] = make([]string, b.n)
+				}
+				created := ids[key][lo:hi]
+				if err := b.measure(fmt.Sprintf("%s_create_c%d", c.prefix, conc), hi-lo, func() (time.Duration, error) {
+					return drive(hi-lo, conc, func(i int) (err error) {
+						created[i], err = c.create(ctx, lo+i)
+						return err
+					})
+				}); err != nil {
+					return err
+				}
+			}
+		}
 	}
-	hc := newHTTPBenchClient("http://"+m.HTTP.Addr(), m.Config.AdminToken)
-	defer hc.close()
-	return b.appendScenarios(ctx, "http", "HTTP", benchClient{create: hc.create, update: hc.update})
+	// The updates run twice: on the server as it serves, its projection
+	// runner following the log, then once more with the runner stopped, so
+	// that the report tells the append path's own cost from what live
+	// projections cost it.
+	phases := []struct {
+		what    string
+		clients []string
+	}{{"updates", []string{"inproc", "http"}}, {"updates with projections stopped", []string{"bare"}}}
+	for p, phase := range phases {
+		if phase.clients[0] == "bare" {
+			m.stopRunner()
+			<-m.runnerDone
+		}
+		for round, lo := range benchSlices(b.n) {
+			hi := lo + benchSlice(b.n, round)
+			b.step("round %d/%d: %d %s and raw publishes, 1 and %d callers", round+1, benchRounds, hi-lo, phase.what, benchWide)
+			for _, conc := range []int{1, benchWide} {
+				if err := b.measure(fmt.Sprintf("raw_publish_c%d", conc), hi-lo, func() (time.Duration, error) {
+					return rs.Publish(ctx, hi-lo, conc, benchPayload)
+				}); err != nil {
+					return err
+				}
+				for _, name := range phase.clients {
+					// The bare phase updates the in-process individuals
+					// a second time, to new values, through the same
+					// commands.
+					c, targets := clients[0], ids[fmt.Sprintf("inproc_c%d", conc)][lo:hi]
+					if name == "http" {
+						c, targets = clients[1], ids[fmt.Sprintf("http_c%d", conc)][lo:hi]
+					}
+					if err := b.measure(fmt.Sprintf("%s_update_c%d", name, conc), hi-lo, func() (time.Duration, error) {
+						return drive(hi-lo, conc, func(i int) error { return c.update(ctx, targets[i], p*b.n+lo+i) })
+					}); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// benchSlices returns where each round's slice of n operations starts.
+func benchSlices(n int) []int {
+	starts := make([]int, benchRounds)
+	for r := 1; r < benchRounds; r++ {
+		starts[r] = starts[r-1] + benchSlice(n, r-1)
+	}
+	return starts
+}
+
+// benchSlice is the size of round r's slice of n operations; the last
+// round takes the remainder.
+func benchSlice(n, r int) int {
+	if r == benchRounds-1 {
+		return n - (benchRounds-1)*(n/benchRounds)
+	}
+	return n / benchRounds
 }
 
 // benchClient is one way of calling the append path.
 type benchClient struct {
 	create func(ctx context.Context, i int) (id string, err error)
 	update func(ctx context.Context, id string, i int) error
-}
-
-// appendScenarios creates n individuals with one caller and n with many,
-// then updates each of them once, again with one caller and with many. Every
-// update hits its own individual, so callers never queue on one aggregate.
-func (b *bench) appendScenarios(ctx context.Context, prefix, how string, c benchClient) error {
-	ids := map[int][]string{}
-	for _, conc := range []int{1, benchWide} {
-		b.step("%s CreateIndividual, %d caller(s), %d commands", how, conc, b.n)
-		created := make([]string, b.n)
-		d, err := drive(b.n, conc, func(i int) error {
-			id, err := c.create(ctx, i)
-			created[i] = id
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("bench: %s create: %w", how, err)
-		}
-		ids[conc] = created
-		b.report.add(fmt.Sprintf("%s_create_c%d", prefix, conc),
-			fmt.Sprintf("%s CreateIndividual (2 events), %d caller(s)", how, conc), "commands/s", b.n, d)
-	}
-	for _, conc := range []int{1, benchWide} {
-		b.step("%s UpdateIndividual, %d caller(s), %d commands", how, conc, b.n)
-		targets := ids[conc]
-		d, err := drive(b.n, conc, func(i int) error { return c.update(ctx, targets[i], i) })
-		if err != nil {
-			return fmt.Errorf("bench: %s update: %w", how, err)
-		}
-		b.report.add(fmt.Sprintf("%s_update_c%d", prefix, conc),
-			fmt.Sprintf("%s UpdateIndividual (1 event), %d caller(s)", how, conc), "commands/s", b.n, d)
-	}
-	return nil
 }
 
 // projection replays the log the append scenarios wrote into fresh read
@@ -353,8 +472,8 @@ func (b *bench) projection(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	b.report.add("raw_consume", "raw ordered consumer, event stream (best of 2)", "msgs/s", int(last), min(raw1, raw2))
-	b.report.add("projection_apply", "projection rebuild, event stream", "events/s", int(runner.Position()), applied)
+	b.spent["raw_consume"] = &benchSpent{count: int(last), d: min(raw1, raw2)}
+	b.spent["projection_apply"] = &benchSpent{count: int(runner.Position()), d: applied}
 	return nil
 }
 
