@@ -248,3 +248,51 @@ func (m Meta) checkVersion(seq uint64) error {
 	}
 	return nil
 }
+
+// existing is an aggregate state that can say whether it is live.
+type existing[T any] interface {
+	state[T]
+	Exists() bool
+}
+
+// decideOne runs a decision on one aggregate: the common shape of commands
+// that touch a single record. With mustExist, a missing record is NOT_FOUND
+// (named by what) and If-Match applies. onReplay, if set, is told when the
+// command had already been applied (a retry), which decides nothing.
+func decideOne[T any, P existing[T]](ctx context.Context, c *Commands, meta Meta, ref domain.Ref, what string, mustExist bool,
+	decision func(T) ([]domain.EventData, error), onReplay func()) (snap[T], Result, error) {
+	var after snap[T]
+	pos, err := c.run(ctx, meta, ref, func() ([]change, error) {
+		s, err := load[T, P](ctx, c, meta.Tenant, ref)
+		if err != nil {
+			return nil, err
+		}
+		after = s
+		if s.applied(meta.CommandID) {
+			if onReplay != nil {
+				onReplay()
+			}
+			return nil, nil
+		}
+		if mustExist {
+			if !P(&s.State).Exists() {
+				return nil, domain.Errorf(domain.CodeNotFound, "%s %s not found", what, ref.ID)
+			}
+			if err := meta.checkVersion(s.Seq); err != nil {
+				return nil, err
+			}
+		}
+		data, err := decision(s.State)
+		if err != nil || len(data) == 0 {
+			return nil, err
+		}
+		return []change{decide[T, P](c, meta.Tenant, ref, s, data, &after)}, nil
+	})
+	if err != nil {
+		return snap[T]{}, Result{}, err
+	}
+	if pos == 0 {
+		pos = after.Seq
+	}
+	return after, Result{Position: pos, Version: after.Seq}, nil
+}

@@ -108,43 +108,13 @@ func (c *Commands) IssueToken(ctx context.Context, meta Meta, id string, expires
 	return IssuedToken{Token: token, TokenID: tokenID, ExpiresAt: expiresAt.UTC(), Result: res.Result}, nil
 }
 
-// serviceUserCommand runs one decision on a service user. With mustExist the
-// If-Match precondition applies; onReplay is called when the command had
-// already been applied (a retry).
+// serviceUserCommand runs one decision on a service user.
 func (c *Commands) serviceUserCommand(ctx context.Context, meta Meta, ref domain.Ref, mustExist bool,
 	decision func(domain.ServiceUser) ([]domain.EventData, error), onReplay ...func()) (ServiceUserResult, error) {
-	var after snap[domain.ServiceUser]
-	pos, err := c.run(ctx, meta, ref, func() ([]change, error) {
-		s, err := load[domain.ServiceUser](ctx, c, meta.Tenant, ref)
-		if err != nil {
-			return nil, err
-		}
-		after = s
-		if s.applied(meta.CommandID) {
-			for _, f := range onReplay {
-				f()
-			}
-			return nil, nil
-		}
-		if mustExist {
-			if !s.State.Exists() {
-				return nil, domain.Errorf(domain.CodeNotFound, "service user %s not found", ref.ID)
-			}
-			if err := meta.checkVersion(s.Seq); err != nil {
-				return nil, err
-			}
-		}
-		data, err := decision(s.State)
-		if err != nil || len(data) == 0 {
-			return nil, err
-		}
-		return []change{decide(c, meta.Tenant, ref, s, data, &after)}, nil
-	})
-	if err != nil {
-		return ServiceUserResult{}, err
+	var replay func()
+	if len(onReplay) > 0 {
+		replay = onReplay[0]
 	}
-	if pos == 0 {
-		pos = after.Seq
-	}
-	return ServiceUserResult{ServiceUser: after.State, Result: Result{Position: pos, Version: after.Seq}}, nil
+	after, res, err := decideOne[domain.ServiceUser](ctx, c, meta, ref, "service user", mustExist, decision, replay)
+	return ServiceUserResult{ServiceUser: after.State, Result: res}, err
 }

@@ -92,6 +92,10 @@ func NewEventData(typ string, version int) (EventData, error) {
 		d = &ServiceUserTokenRevoked{}
 	case TypeServiceUserDeleted:
 		d = &ServiceUserDeleted{}
+	case TypeOAuthClientCreated:
+		d = &OAuthClientCreated{}
+	case TypeOAuthClientDeleted:
+		d = &OAuthClientDeleted{}
 	default:
 		return nil, fmt.Errorf("unknown event type %q", typ)
 	}
@@ -114,5 +118,6 @@ func EventTypes() []EventData {
 		&FidoUafCredentialCreated{}, &FidoUafCredentialDispatchTargetRemoved{}, &FidoUafCredentialDeleted{},
 		&ServiceUserCreated{}, &ServiceUserRoleChanged{}, &ServiceUserTokenIssued{},
 		&ServiceUserTokenRevoked{}, &ServiceUserDeleted{},
+		&OAuthClientCreated{}, &OAuthClientDeleted{},
 	}
 }

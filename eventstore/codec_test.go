@@ -55,6 +55,10 @@ var samples = map[string]domain.EventData{
 		Hash: []byte{0x9f, 0x86, 0xd0, 0x81, 0x88, 0x4c, 0x7d, 0x65}, ExpiresAt: time.Date(2027, 11, 22, 0, 0, 0, 0, time.UTC)},
 	"service_user.token_revoked.v1": &domain.ServiceUserTokenRevoked{TokenID: "tok_1"},
 	"service_user.deleted.v1":       &domain.ServiceUserDeleted{},
+
+	"oauth_client.created.v1": &domain.OAuthClientCreated{Name: "door-sync", Role: "operator",
+		Scopes: []string{"AccessManager:Read", "individuals:read"}, SecretHash: []byte{0x2c, 0xf2, 0x4d, 0xba, 0x5f, 0xb0, 0xa3, 0x0e}},
+	"oauth_client.deleted.v1": &domain.OAuthClientDeleted{},
 }
 
 func goldenName(d domain.EventData) string {
