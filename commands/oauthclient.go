@@ -24,7 +24,9 @@ type NewOAuthClient struct {
 // SecretPrefix starts every client secret, for secret scanners.
 const SecretPrefix = "pccs_"
 
-func oauthClientRef(id string) domain.Ref { return domain.Ref{Type: domain.AggregateOAuthClient, ID: id} }
+func oauthClientRef(id string) domain.Ref {
+	return domain.Ref{Type: domain.AggregateOAuthClient, ID: id}
+}
 
 // CreateOAuthClient creates a client with a role and the scopes its tokens
 // may carry. Only the secret's hash enters the log.
