@@ -37,13 +37,17 @@ func hashToken(t string) [32]byte { return sha256.Sum256([]byte(t)) }
 // token is not known yet: a client may use a token the moment it is issued.
 const grantWait = 2 * time.Second
 
-// authenticate resolves the Authorization header of the native face into a
-// principal. Every failure is UNAUTHORIZED (or EXPIRED) with a message that
+// authenticate resolves the Authorization header into a principal: a
+// service user's PAT (Token) or an OAuth2 client's access token (Bearer). Every failure is UNAUTHORIZED (or EXPIRED) with a message that
 // says what to send, never which part of a secret was wrong.
 func (s *Server) authenticate(r *http.Request) (principal, error) {
 	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if ok && strings.EqualFold(scheme, "Bearer") && token != "" {
+		return s.authenticateBearer(token)
+	}
 	if !ok || !strings.EqualFold(scheme, "Token") || token == "" {
-		return principal{}, domain.Errorf(domain.CodeUnauthorized, "send Authorization: Token <personal access token>")
+		return principal{}, domain.Errorf(domain.CodeUnauthorized,
+			"send Authorization: Token <personal access token> or Bearer <access token>")
 	}
 	h := hashToken(token)
 	if subtle.ConstantTimeCompare(h[:], s.admin[:]) == 1 {
@@ -57,14 +61,9 @@ func (s *Server) authenticate(r *http.Request) (principal, error) {
 	if err != nil {
 		return principal{}, err
 	}
-	if !found {
-		ctx, cancel := context.WithTimeout(r.Context(), grantWait)
-		defer cancel()
-		if head, err := s.cmd.Head(ctx); err == nil && s.runner.WaitFor(ctx, head) == nil {
-			grant, found, err = s.db.TokenGrant(commands.HashToken(token))
-			if err != nil {
-				return principal{}, err
-			}
+	if !found && s.catchUp(r.Context()) {
+		if grant, found, err = s.db.TokenGrant(commands.HashToken(token)); err != nil {
+			return principal{}, err
 		}
 	}
 	if !found || grant.Revoked {
@@ -82,6 +81,22 @@ func (s *Server) authenticate(r *http.Request) (principal, error) {
 	}
 	perms, _ := domain.BuiltinRole(user.Role)
 	return principal{Tenant: grant.Tenant, Actor: "service_user:" + user.ID, Role: user.Role, Permissions: perms}, nil
+}
+
+// catchUp waits (≤ grantWait) until the read models reach the log's head, so
+// that a credential created a moment ago is found. It reports whether they
+// did: only then is a second look worth it.
+func (s *Server) catchUp(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(ctx, grantWait)
+	defer cancel()
+	head, err := s.cmd.Head(ctx)
+	if err != nil {
+		return false
+	}
+	if s.runner.Position() >= head {
+		return false
+	}
+	return s.runner.WaitFor(ctx, head) == nil
 }
 
 // withNativeAuth authenticates every native request.

@@ -56,6 +56,24 @@ func serviceUserFromState(u domain.ServiceUser) serviceUserJSON {
 	return out
 }
 
+// targetTenant is the tenant a credential is created in: the caller's, or
+// for a system admin the one named by "tenant".
+func (s *Server) targetTenant(r *http.Request, obj object, own string) (string, error) {
+	tenant, given, err := obj.str("tenant", false)
+	if err != nil || !given || tenant == own {
+		return own, err
+	}
+	if !caller(r.Context()).SystemAdmin {
+		return "", domain.Errorf(domain.CodeInsufficientPermissions, "only a system admin creates credentials in another tenant")
+	}
+	if _, ok, err := s.db.Tenant(tenant); err != nil {
+		return "", err
+	} else if !ok {
+		return "", domain.Invalid("tenant", "no tenant %q", tenant)
+	}
+	return tenant, nil
+}
+
 // settle waits until authentication sees a change that takes rights away
 // (a revoked token, a deleted user, a lesser role), so that its 2xx means
 // the old rights no longer work for anyone, not only for readers that pass
@@ -138,20 +156,8 @@ func (s *Server) handleServiceUserCreate(w http.ResponseWriter, r *http.Request)
 	if err != nil {
 		return err
 	}
-	tenant, given, err := obj.str("tenant", false)
-	if err != nil {
+	if m.Tenant, err = s.targetTenant(r, obj, m.Tenant); err != nil {
 		return err
-	}
-	if given && tenant != m.Tenant {
-		if !caller(r.Context()).SystemAdmin {
-			return domain.Errorf(domain.CodeInsufficientPermissions, "only a system admin creates service users in another tenant")
-		}
-		if _, ok, err := s.db.Tenant(tenant); err != nil {
-			return err
-		} else if !ok {
-			return domain.Invalid("tenant", "no tenant %q", tenant)
-		}
-		m.Tenant = tenant
 	}
 	res, err := s.cmd.CreateServiceUser(r.Context(), m, name, role, roleExists)
 	if err != nil {

@@ -6,6 +6,7 @@ package http
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"log/slog"
 	"net"
@@ -35,6 +36,10 @@ type Config struct {
 	// ConsistencyWait bounds how long a read waits for its consistency token
 	// (default 10 s).
 	ConsistencyWait time.Duration
+	// SigningKey signs OAuth2 access tokens; TokenTTL is their lifetime
+	// (default 1 h).
+	SigningKey ed25519.PrivateKey
+	TokenTTL   time.Duration
 }
 
 // Server is the HTTP server of every face.
@@ -47,9 +52,12 @@ type Server struct {
 	admin    [32]byte
 	maxBody  int64
 	wait     time.Duration
-	metrics  *metrics
-	ready    atomic.Bool
-	idem     *idempotencyLocks
+	// signingKey and tokenTTL issue and verify OAuth2 access tokens.
+	signingKey ed25519.PrivateKey
+	tokenTTL   time.Duration
+	metrics    *metrics
+	ready      atomic.Bool
+	idem       *idempotencyLocks
 
 	router *mux.Router
 	http   *http.Server
@@ -62,6 +70,10 @@ func NewServer(cfg Config) *Server {
 		cmd: cfg.Commands, db: cfg.DB, runner: cfg.Runner, outcomes: cfg.Outcomes, logger: cfg.Logger,
 		admin: hashToken(cfg.AdminToken), maxBody: cfg.MaxBody, wait: cfg.ConsistencyWait,
 		metrics: newMetrics(cfg.Runner), idem: newIdempotencyLocks(),
+		signingKey: cfg.SigningKey, tokenTTL: cfg.TokenTTL,
+	}
+	if s.tokenTTL == 0 {
+		s.tokenTTL = time.Hour
 	}
 	if s.maxBody == 0 {
 		s.maxBody = 1 << 20
@@ -83,11 +95,14 @@ func NewServer(cfg Config) *Server {
 	s.router.HandleFunc("/readyz", s.handleReadyz).Methods("GET")
 	s.router.Handle("/metrics", s.metrics.handler()).Methods("GET")
 
+	s.router.Handle("/oAuth/rest/v2/Token", s.withBodyLimit(http.HandlerFunc(s.handleToken))).Methods("POST")
+
 	api := s.router.PathPrefix("/api/v1").Subrouter()
 	api.Use(s.withBodyLimit, s.withNativeAuth, s.withConsistency, s.withIdempotency)
 	s.registerTenantRoutes(api)
 	s.registerIndividualRoutes(api)
 	s.registerServiceUserRoutes(api)
+	s.registerOAuthClientRoutes(api)
 	return s
 }
 

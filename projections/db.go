@@ -86,7 +86,7 @@ func (db *DB) reset() error {
 func allBuckets() [][]byte {
 	return [][]byte{bucketMeta, bucketTenants, bucketIndividuals, bucketIndividualsByCreated,
 		bucketIndividualsByExtID, bucketCounts, bucketHistory,
-		bucketServiceUsers, bucketTokens, bucketTokenHashes}
+		bucketServiceUsers, bucketTokens, bucketTokenHashes, bucketOAuthClients, bucketOAuthClientIDs}
 }
 
 // key joins a tenant and parts into a bbolt key. Tenants and ids are subject

@@ -81,3 +81,13 @@ func putRecord(tx *bolt.Tx, bucket []byte, k []byte, e domain.Event, record any)
 	}
 	return putVersion(tx, e, data)
 }
+
+// putRecordHistory writes only the history entry of a record, for read
+// models whose stored record differs from what history may show.
+func putRecordHistory(tx *bolt.Tx, e domain.Event, record any) error {
+	data, err := msgpack.Marshal(record)
+	if err != nil {
+		return err
+	}
+	return putVersion(tx, e, data)
+}

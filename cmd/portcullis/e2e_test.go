@@ -105,9 +105,10 @@ func waitReady(t testing.TB, c *client) {
 // client is a tiny client of the native face that authenticates as the
 // bootstrap admin.
 type client struct {
-	base  string
-	token string
-	hc    *http.Client
+	base   string
+	token  string
+	bearer string // an OAuth2 access token, sent instead of token when set
+	hc     *http.Client
 }
 
 func newClient(base string) *client {
@@ -143,7 +144,11 @@ func (c *client) try(method, path string, body any, headers ...string) (response
 	if err != nil {
 		return response{}, err
 	}
-	req.Header.Set("Authorization", "Token "+c.token)
+	if c.bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+c.bearer)
+	} else {
+		req.Header.Set("Authorization", "Token "+c.token)
+	}
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

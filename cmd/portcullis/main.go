@@ -5,8 +5,11 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/base64"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -143,9 +146,13 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.Runner, err = projections.NewRunner(m.DB, m.Store); err != nil {
 		return err
 	}
+	key, err := signingKey(m.Config.DataDir, m.Logger)
+	if err != nil {
+		return err
+	}
 	m.HTTP = phttp.NewServer(phttp.Config{
 		Commands: m.Commands, DB: m.DB, Runner: m.Runner, Outcomes: m.Outcomes,
-		Logger: m.Logger, AdminToken: token,
+		Logger: m.Logger, AdminToken: token, SigningKey: key,
 	})
 
 	head, err := m.Store.LastSequence(ctx)
@@ -223,6 +230,45 @@ func (m *Main) expireOutcomes(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// signingKey returns the Ed25519 key that signs OAuth2 access tokens, from
+// <data-dir>/keys/jwt-ed25519.pem, generating it (mode 0600) on first start.
+func signingKey(dataDir string, log *slog.Logger) (ed25519.PrivateKey, error) {
+	path := filepath.Join(dataDir, "keys", "jwt-ed25519.pem")
+	if b, err := os.ReadFile(path); err == nil {
+		block, _ := pem.Decode(b)
+		if block == nil {
+			return nil, fmt.Errorf("%s: no PEM block", path)
+		}
+		k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		key, ok := k.(ed25519.PrivateKey)
+		if !ok {
+			return nil, fmt.Errorf("%s: not an Ed25519 key", path)
+		}
+		return key, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		return nil, err
+	}
+	log.Info("generated the token signing key", slog.String("file", path))
+	return key, nil
 }
 
 // adminToken returns the bootstrap admin's PAT: PORTCULLIS_ADMIN_TOKEN if
