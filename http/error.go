@@ -53,7 +53,7 @@ func (s *Server) writeNativeError(w http.ResponseWriter, r *http.Request, err er
 		}
 		s.logger.ErrorContext(r.Context(), "internal error", slog.String("req_id", requestID(r.Context())), slog.Any("err", err))
 	}
-	if code == domain.CodeTooManyRequests || code == domain.CodeUnavailable {
+	if (code == domain.CodeTooManyRequests || code == domain.CodeUnavailable) && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", "1")
 	}
 	writeJSON(w, nativeStatus[code], nativeErrorBody{Msg: msg, Error: nativeErrorInfo{

@@ -60,6 +60,11 @@ func keyID(pub ed25519.PublicKey) string {
 
 // handleToken is the token endpoint: POST /oAuth/rest/v2/Token.
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
+	if ok, wait := s.tokenLimits.allow(clientAddr(r)); !ok {
+		setRetryAfter(w, wait)
+		writeOAuthError(w, http.StatusTooManyRequests, "too_many_requests", "too many token requests from this address; retry after Retry-After seconds")
+		return
+	}
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
 		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "the body must be application/x-www-form-urlencoded")
 		return

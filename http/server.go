@@ -40,6 +40,12 @@ type Config struct {
 	// (default 1 h).
 	SigningKey ed25519.PrivateKey
 	TokenTTL   time.Duration
+	// CallerLimit bounds each authenticated caller; TokenLimit bounds each
+	// client address on the token endpoint (stricter: it is where secrets
+	// are guessed). A Rate of zero or less turns a limit off; the serve
+	// command's flags carry the defaults.
+	CallerLimit RateLimit
+	TokenLimit  RateLimit
 }
 
 // Server is the HTTP server of every face.
@@ -55,9 +61,12 @@ type Server struct {
 	// signingKey and tokenTTL issue and verify OAuth2 access tokens.
 	signingKey ed25519.PrivateKey
 	tokenTTL   time.Duration
-	metrics    *metrics
-	ready      atomic.Bool
-	idem       *idempotencyLocks
+	// callerLimits and tokenLimits are the token buckets of the rate limits.
+	callerLimits *limiters
+	tokenLimits  *limiters
+	metrics      *metrics
+	ready        atomic.Bool
+	idem         *idempotencyLocks
 
 	router *mux.Router
 	http   *http.Server
@@ -75,6 +84,8 @@ func NewServer(cfg Config) *Server {
 	if s.tokenTTL == 0 {
 		s.tokenTTL = time.Hour
 	}
+	s.callerLimits = newLimiters(cfg.CallerLimit)
+	s.tokenLimits = newLimiters(cfg.TokenLimit)
 	if s.maxBody == 0 {
 		s.maxBody = 1 << 20
 	}
@@ -98,7 +109,7 @@ func NewServer(cfg Config) *Server {
 	s.router.Handle("/oAuth/rest/v2/Token", s.withBodyLimit(http.HandlerFunc(s.handleToken))).Methods("POST")
 
 	api := s.router.PathPrefix("/api/v1").Subrouter()
-	api.Use(s.withBodyLimit, s.withNativeAuth, s.withConsistency, s.withIdempotency)
+	api.Use(s.withBodyLimit, s.withNativeAuth, s.withCallerLimit, s.withConsistency, s.withIdempotency)
 	s.registerTenantRoutes(api)
 	s.registerIndividualRoutes(api)
 	s.registerServiceUserRoutes(api)

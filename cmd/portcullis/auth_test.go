@@ -147,3 +147,34 @@ func requireSecretsAbsent(t testing.TB, dir string, secrets ...string) {
 		t.Fatal(err)
 	}
 }
+
+// A caller past its rate limit gets 429 with Retry-After in the native
+// envelope; another caller is not affected.
+func TestRateLimitPerCaller(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	m := &testMain{Main: &Main{Config: Config{DataDir: dir, Listen: "127.0.0.1:0", Sync: "always",
+		AdminToken: testAdminToken, RateLimit: 0.5, RateBurst: 40}}}
+	if err := m.Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	m.c = newClient("http://" + m.HTTP.Addr())
+	waitReady(t, m.c)
+	_, tok := mustServiceUser(t, m.c, "bursty", "viewer", time.Hour)
+	v := as(m.c, tok.Token)
+	var limited response
+	for range 50 {
+		r := v.do(t, "GET", "/api/v1/individuals", nil)
+		if r.status == http.StatusTooManyRequests {
+			limited = r
+			break
+		}
+		requireStatus(t, r, http.StatusOK)
+	}
+	requireNativeError(t, limited, http.StatusTooManyRequests, "TOO_MANY_REQUESTS", "")
+	if ra := limited.header.Get("Retry-After"); ra == "" || ra == "0" {
+		t.Fatalf("Retry-After = %q, want a positive number of seconds", ra)
+	}
+	requireStatus(t, m.c.do(t, "GET", "/api/v1/individuals", nil), http.StatusOK)
+}

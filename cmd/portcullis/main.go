@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -66,6 +67,12 @@ type Config struct {
 	Sync       string
 	NATSListen string
 	AdminToken string // from PORTCULLIS_ADMIN_TOKEN only: a flag would show in ps
+	// RateLimit and RateBurst bound each authenticated caller (requests/s,
+	// 0 = the default, negative = off); TokenRateLimit bounds each client
+	// address on the OAuth2 token endpoint.
+	RateLimit      float64
+	RateBurst      int
+	TokenRateLimit float64
 }
 
 // bindFlags registers the common flags on fs with defaults from the
@@ -76,7 +83,19 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.NATSURL, "nats-url", env("PORTCULLIS_NATS_URL", ""), "external NATS server or cluster; empty runs one embedded (env PORTCULLIS_NATS_URL)")
 	fs.StringVar(&c.Sync, "sync", env("PORTCULLIS_SYNC", eventstore.SyncAlways), "always: fsync before every ack; interval: every 2 min, unsafe on power loss (env PORTCULLIS_SYNC)")
 	fs.StringVar(&c.NATSListen, "nats-listen", env("PORTCULLIS_NATS_LISTEN", ""), "let the embedded NATS server also listen here, e.g. 127.0.0.1:4222 (env PORTCULLIS_NATS_LISTEN)")
+	fs.Float64Var(&c.RateLimit, "rate-limit", envFloat("PORTCULLIS_RATE_LIMIT", 1000), "requests per second per caller; negative turns it off (env PORTCULLIS_RATE_LIMIT)")
+	fs.IntVar(&c.RateBurst, "rate-burst", int(envFloat("PORTCULLIS_RATE_BURST", 2000)), "requests a caller may send at once (env PORTCULLIS_RATE_BURST)")
+	fs.Float64Var(&c.TokenRateLimit, "token-rate-limit", envFloat("PORTCULLIS_TOKEN_RATE_LIMIT", 1), "OAuth2 token requests per second per client address, burst 10 (env PORTCULLIS_TOKEN_RATE_LIMIT)")
 	c.AdminToken = os.Getenv("PORTCULLIS_ADMIN_TOKEN")
+}
+
+func envFloat(name string, def float64) float64 {
+	if v, ok := os.LookupEnv(name); ok {
+		if f, err := strconv.ParseFloat(v, 64); err == nil {
+			return f
+		}
+	}
+	return def
 }
 
 func env(name, def string) string {
@@ -153,6 +172,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.HTTP = phttp.NewServer(phttp.Config{
 		Commands: m.Commands, DB: m.DB, Runner: m.Runner, Outcomes: m.Outcomes,
 		Logger: m.Logger, AdminToken: token, SigningKey: key,
+		CallerLimit: phttp.RateLimit{Rate: m.Config.RateLimit, Burst: max(m.Config.RateBurst, 1)},
+		TokenLimit:  phttp.RateLimit{Rate: m.Config.TokenRateLimit, Burst: 10},
 	})
 
 	head, err := m.Store.LastSequence(ctx)

@@ -133,3 +133,27 @@ func body2token(t testing.TB, tok string) string {
 	}
 	return parts[0] + "." + string(p) + "." + parts[2]
 }
+
+// The token endpoint is limited per client address before any secret is
+// checked, so guessing secrets is slow.
+func TestTokenEndpointRateLimit(t *testing.T) {
+	t.Parallel()
+	m := &testMain{Main: &Main{Config: Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", Sync: "always",
+		AdminToken: testAdminToken, TokenRateLimit: 0.1}}}
+	if err := m.Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	m.c = newClient("http://" + m.HTTP.Addr())
+	waitReady(t, m.c)
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {"guess"}, "client_secret": {"guess"}}
+	for i := range 10 {
+		if status, _ := requestToken(t, m.c, form, nil); status != http.StatusUnauthorized {
+			t.Fatalf("guess %d: status %d, want 401 within the burst", i, status)
+		}
+	}
+	status, body := requestToken(t, m.c, form, nil)
+	if status != http.StatusTooManyRequests || body["error"] != "too_many_requests" {
+		t.Fatalf("guess past the burst: %d %v, want 429 too_many_requests", status, body)
+	}
+}
