@@ -96,6 +96,12 @@ func NewEventData(typ string, version int) (EventData, error) {
 		d = &OAuthClientCreated{}
 	case TypeOAuthClientDeleted:
 		d = &OAuthClientDeleted{}
+	case TypeOTPSent:
+		d = &OTPSent{}
+	case TypeOTPVerified:
+		d = &OTPVerified{}
+	case TypeOTPLocked:
+		d = &OTPLocked{}
 	default:
 		return nil, fmt.Errorf("unknown event type %q", typ)
 	}
@@ -119,5 +125,6 @@ func EventTypes() []EventData {
 		&ServiceUserCreated{}, &ServiceUserRoleChanged{}, &ServiceUserTokenIssued{},
 		&ServiceUserTokenRevoked{}, &ServiceUserDeleted{},
 		&OAuthClientCreated{}, &OAuthClientDeleted{},
+		&OTPSent{}, &OTPVerified{}, &OTPLocked{},
 	}
 }

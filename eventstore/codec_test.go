@@ -59,6 +59,10 @@ var samples = map[string]domain.EventData{
 	"oauth_client.created.v1": &domain.OAuthClientCreated{Name: "door-sync", Role: "operator",
 		Scopes: []string{"AccessManager:Read", "individuals:read"}, SecretHash: []byte{0x2c, 0xf2, 0x4d, 0xba, 0x5f, 0xb0, 0xa3, 0x0e}},
 	"oauth_client.deleted.v1": &domain.OAuthClientDeleted{},
+
+	"self_service.otp_sent.v1":     &domain.OTPSent{ExpiresAt: time.Date(2026, 11, 22, 8, 10, 0, 0, time.UTC)},
+	"self_service.otp_verified.v1": &domain.OTPVerified{ExpiresAt: time.Date(2026, 11, 22, 8, 25, 0, 0, time.UTC)},
+	"self_service.otp_locked.v1":   &domain.OTPLocked{Attempts: 5},
 }
 
 func goldenName(d domain.EventData) string {

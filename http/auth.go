@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -24,6 +25,9 @@ type principal struct {
 	Role        string
 	Permissions []string // sorted, for domain.Can
 	SystemAdmin bool
+	// Self is set for an individual acting through self-service (X-Token):
+	// the id of the only person whose records they may touch.
+	Self string
 }
 
 func caller(ctx context.Context) principal {
@@ -41,6 +45,13 @@ const grantWait = 2 * time.Second
 // service user's PAT (Token) or an OAuth2 client's access token (Bearer). Every failure is UNAUTHORIZED (or EXPIRED) with a message that
 // says what to send, never which part of a secret was wrong.
 func (s *Server) authenticate(r *http.Request) (principal, error) {
+	if r.Header.Get("Authorization") == "" && r.Header.Get("X-Token") != "" {
+		p, err := s.authenticateSelf(r.Header.Get("X-Token"))
+		if errors.Is(err, errInvalidSelfToken) {
+			return principal{}, domain.Errorf(domain.CodeUnauthorized, "the X-Token is not valid")
+		}
+		return p, err
+	}
 	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if ok && strings.EqualFold(scheme, "Bearer") && token != "" {
 		return s.authenticateBearer(token)

@@ -2,6 +2,8 @@ package http
 
 import (
 	"net/http"
+
+	"github.com/gorilla/mux"
 	"strconv"
 
 	"github.com/portcullis/portcullis/commands"
@@ -26,6 +28,21 @@ func (s *Server) native(perm string, h handlerFunc) http.HandlerFunc {
 		if err != nil {
 			s.writeNativeError(w, r, err)
 		}
+	}
+}
+
+// nativeOwn is native for routes an individual may also use on their own
+// record through self-service: the caller holds perm, or is the individual
+// named by the route's {id}.
+func (s *Server) nativeOwn(perm string, h handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if self := caller(r.Context()).Self; self != "" && self == mux.Vars(r)["id"] {
+			if err := h(w, r); err != nil {
+				s.writeNativeError(w, r, err)
+			}
+			return
+		}
+		s.native(perm, h)(w, r)
 	}
 }
 

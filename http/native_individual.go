@@ -13,10 +13,10 @@ import (
 func (s *Server) registerIndividualRoutes(r *mux.Router) {
 	r.HandleFunc("/individuals", s.native("individuals:read", s.handleIndividualList)).Methods("GET")
 	r.HandleFunc("/individuals", s.native("individuals:write", s.handleIndividualCreate)).Methods("POST")
-	r.HandleFunc("/individuals/{id}", s.native("individuals:read", s.handleIndividualView)).Methods("GET")
+	r.HandleFunc("/individuals/{id}", s.nativeOwn("individuals:read", s.handleIndividualView)).Methods("GET")
 	r.HandleFunc("/individuals/{id}", s.native("individuals:write", s.handleIndividualUpdate)).Methods("PATCH")
 	r.HandleFunc("/individuals/{id}", s.native("individuals:delete", s.handleIndividualDelete)).Methods("DELETE")
-	r.HandleFunc("/individuals/{id}/history", s.native("individuals:read", s.handleIndividualHistory)).Methods("GET")
+	r.HandleFunc("/individuals/{id}/history", s.nativeOwn("individuals:read", s.handleIndividualHistory)).Methods("GET")
 }
 
 // individualJSON is an individual on the native face. Its times are always

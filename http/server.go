@@ -46,6 +46,9 @@ type Config struct {
 	// command's flags carry the defaults.
 	CallerLimit RateLimit
 	TokenLimit  RateLimit
+	// OTPs keeps one-time codes; SMTP mails them.
+	OTPs *projections.OTPs
+	SMTP SMTP
 }
 
 // Server is the HTTP server of every face.
@@ -64,9 +67,13 @@ type Server struct {
 	// callerLimits and tokenLimits are the token buckets of the rate limits.
 	callerLimits *limiters
 	tokenLimits  *limiters
-	metrics      *metrics
-	ready        atomic.Bool
-	idem         *idempotencyLocks
+	// otps, smtp and otpSendLimits serve self-service sign-in.
+	otps          *projections.OTPs
+	smtp          SMTP
+	otpSendLimits *limiters
+	metrics       *metrics
+	ready         atomic.Bool
+	idem          *idempotencyLocks
 
 	router *mux.Router
 	http   *http.Server
@@ -84,6 +91,9 @@ func NewServer(cfg Config) *Server {
 	if s.tokenTTL == 0 {
 		s.tokenTTL = time.Hour
 	}
+	s.otps, s.smtp = cfg.OTPs, cfg.SMTP
+	// A person gets at most three codes at once and one per 30 s after.
+	s.otpSendLimits = newLimiters(RateLimit{Rate: 1.0 / 30, Burst: 3})
 	s.callerLimits = newLimiters(cfg.CallerLimit)
 	s.tokenLimits = newLimiters(cfg.TokenLimit)
 	if s.maxBody == 0 {
@@ -114,6 +124,7 @@ func NewServer(cfg Config) *Server {
 	s.registerIndividualRoutes(api)
 	s.registerServiceUserRoutes(api)
 	s.registerOAuthClientRoutes(api)
+	s.registerSelfServiceRoutes(api)
 	return s
 }
 

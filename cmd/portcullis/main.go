@@ -73,6 +73,9 @@ type Config struct {
 	RateLimit      float64
 	RateBurst      int
 	TokenRateLimit float64
+	// SMTP mails self-service codes; the password comes from the
+	// environment only.
+	SMTP phttp.SMTP
 }
 
 // bindFlags registers the common flags on fs with defaults from the
@@ -86,6 +89,10 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.Float64Var(&c.RateLimit, "rate-limit", envFloat("PORTCULLIS_RATE_LIMIT", 1000), "requests per second per caller; negative turns it off (env PORTCULLIS_RATE_LIMIT)")
 	fs.IntVar(&c.RateBurst, "rate-burst", int(envFloat("PORTCULLIS_RATE_BURST", 2000)), "requests a caller may send at once (env PORTCULLIS_RATE_BURST)")
 	fs.Float64Var(&c.TokenRateLimit, "token-rate-limit", envFloat("PORTCULLIS_TOKEN_RATE_LIMIT", 1), "OAuth2 token requests per second per client address, burst 10 (env PORTCULLIS_TOKEN_RATE_LIMIT)")
+	fs.StringVar(&c.SMTP.Addr, "smtp-addr", env("PORTCULLIS_SMTP_ADDR", ""), "SMTP server (host:port) that mails one-time codes (env PORTCULLIS_SMTP_ADDR)")
+	fs.StringVar(&c.SMTP.From, "smtp-from", env("PORTCULLIS_SMTP_FROM", "portcullis@localhost"), "sender of one-time codes (env PORTCULLIS_SMTP_FROM)")
+	fs.StringVar(&c.SMTP.Username, "smtp-username", env("PORTCULLIS_SMTP_USERNAME", ""), "SMTP PLAIN auth user; the password is PORTCULLIS_SMTP_PASSWORD (env PORTCULLIS_SMTP_USERNAME)")
+	c.SMTP.Password = os.Getenv("PORTCULLIS_SMTP_PASSWORD")
 	c.AdminToken = os.Getenv("PORTCULLIS_ADMIN_TOKEN")
 }
 
@@ -118,6 +125,7 @@ type Main struct {
 	Store    *eventstore.Store
 	DB       *projections.DB
 	Outcomes *projections.Outcomes
+	OTPs     *projections.OTPs
 	Runner   *projections.Runner
 	Commands *commands.Commands
 	HTTP     *phttp.Server
@@ -150,6 +158,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.Outcomes, err = projections.OpenOutcomes(filepath.Join(m.Config.DataDir, "idempotency.db"), 24*time.Hour); err != nil {
 		return err
 	}
+	if m.OTPs, err = projections.OpenOTPs(filepath.Join(m.Config.DataDir, "otp.db")); err != nil {
+		return err
+	}
 	if m.Store, err = eventstore.Open(ctx, m.Config.storeConfig()); err != nil {
 		return err
 	}
@@ -174,6 +185,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Logger: m.Logger, AdminToken: token, SigningKey: key,
 		CallerLimit: phttp.RateLimit{Rate: m.Config.RateLimit, Burst: max(m.Config.RateBurst, 1)},
 		TokenLimit:  phttp.RateLimit{Rate: m.Config.TokenRateLimit, Burst: 10},
+		OTPs:        m.OTPs, SMTP: m.Config.SMTP,
 	})
 
 	head, err := m.Store.LastSequence(ctx)
@@ -227,6 +239,9 @@ func (m *Main) Close() error {
 	}
 	if m.Outcomes != nil {
 		errs = append(errs, m.Outcomes.Close())
+	}
+	if m.OTPs != nil {
+		errs = append(errs, m.OTPs.Close())
 	}
 	if m.DB != nil {
 		errs = append(errs, m.DB.Close())
