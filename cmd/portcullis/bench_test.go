@@ -31,11 +31,9 @@ func TestBenchSmoke(t *testing.T) {
 	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
 		t.Fatalf("bench output is not JSON: %v\n%s", err, stdout.String())
 	}
-	for _, name := range []string{"raw_publish_c1", "raw_publish_c64", "raw_consume", "raw_bbolt_puts",
-		"inproc_create_c1", "inproc_create_c64", "inproc_update_c1", "inproc_update_c64",
-		"http_create_c1", "http_create_c64", "http_update_c1", "http_update_c64", "projection_apply"} {
-		if _, ok := got.Figures[name]; !ok {
-			t.Errorf("figure %s missing", name)
+	for _, f := range benchFigures() {
+		if _, ok := got.Figures[f.name]; !ok {
+			t.Errorf("figure %s missing", f.name)
 		}
 	}
 	for name, f := range got.Figures {
@@ -44,7 +42,10 @@ func TestBenchSmoke(t *testing.T) {
 		}
 	}
 	for _, name := range []string{"projection_apply/raw_consume", "inproc_update_c1/raw_publish_c1",
-		"inproc_update_c64/raw_publish_c64", "http_update_c1/inproc_update_c1", "http_update_c64/inproc_update_c64"} {
+		"inproc_update_c64/raw_publish_c64", "bare_update_c1/raw_publish_c1", "bare_update_c64/raw_publish_c64",
+		"inproc_create_c1/raw_batch_c1", "inproc_create_c64/raw_batch_c64",
+		"http_update_c1/inproc_update_c1", "http_update_c64/inproc_update_c64",
+		"http_create_c1/inproc_create_c1", "http_create_c64/inproc_create_c64"} {
 		r, ok := got.Ratios[name]
 		if !ok {
 			t.Errorf("ratio %s missing", name)
