@@ -53,7 +53,8 @@ type benchRatio struct {
 	Met   *bool   `json:"met,omitempty"`
 }
 
-// benchReport is everything one run measured, in the order it was measured.
+// benchReport is everything one run measured, figures in the order of
+// benchFigures.
 type benchReport struct {
 	N       int    `json:"n"`
 	Sync    string `json:"sync"`
@@ -62,13 +63,12 @@ type benchReport struct {
 	ratios  []benchRatio
 }
 
-func (r *benchReport) add(name, label, unit string, count int, d time.Duration) benchFigure {
+func (r *benchReport) add(name, label, unit string, count int, d time.Duration) {
 	f := benchFigure{name: name, Label: label, Unit: unit, Count: count, Seconds: d.Seconds()}
 	if d > 0 {
 		f.Value = float64(count) / d.Seconds()
 	}
 	r.figures = append(r.figures, f)
-	return f
 }
 
 func (r *benchReport) figure(name string) float64 {
