@@ -36,6 +36,7 @@ func (c *Commands) CreateIndividual(ctx context.Context, meta Meta, in domain.In
 		changes := []change{decide(c, meta.Tenant, ref, s, data, &after)}
 		claims, err := c.claims(ctx, meta.Tenant, id, nil, map[string]string{
 			domain.UniqueIndividualExtID: fields.ExtID, domain.UniqueIndividualEmail: fields.Email,
+			domain.UniqueIndividualLoginID: domain.NormalizeLoginID(fields.LoginID),
 		})
 		if err != nil {
 			return nil, err
@@ -73,15 +74,21 @@ func (c *Commands) UpdateIndividual(ctx context.Context, meta Meta, id string, p
 			return nil, err
 		}
 		changes := []change{decide(c, meta.Tenant, ref, s, data, &after)}
-		if upd := data[0].(*domain.IndividualUpdated); upd.Email != nil {
-			claims, err := c.claims(ctx, meta.Tenant, id,
-				map[string]string{domain.UniqueIndividualEmail: s.State.Email},
-				map[string]string{domain.UniqueIndividualEmail: *upd.Email})
-			if err != nil {
-				return nil, err
-			}
-			changes = append(changes, claims...)
+		release, claim := map[string]string{}, map[string]string{}
+		upd := data[0].(*domain.IndividualUpdated)
+		if upd.Email != nil {
+			release[domain.UniqueIndividualEmail] = s.State.Email
+			claim[domain.UniqueIndividualEmail] = *upd.Email
 		}
+		if upd.LoginID != nil && domain.NormalizeLoginID(*upd.LoginID) != domain.NormalizeLoginID(s.State.LoginID) {
+			release[domain.UniqueIndividualLoginID] = domain.NormalizeLoginID(s.State.LoginID)
+			claim[domain.UniqueIndividualLoginID] = domain.NormalizeLoginID(*upd.LoginID)
+		}
+		claims, err := c.claims(ctx, meta.Tenant, id, release, claim)
+		if err != nil {
+			return nil, err
+		}
+		changes = append(changes, claims...)
 		return changes, nil
 	})
 	if err != nil {
@@ -90,7 +97,10 @@ func (c *Commands) UpdateIndividual(ctx context.Context, meta Meta, id string, p
 	return individualResult(after, pos), nil
 }
 
-// DeleteIndividual deletes a person and releases its unique values.
+// DeleteIndividual deletes a person and releases its unique values. The
+// person's nevisIDM authenticator records (dispatch targets, FIDO UAF
+// credentials and their key claims) end in the same append: a FIDO UAF key
+// of a person who is gone must be free to register again.
 func (c *Commands) DeleteIndividual(ctx context.Context, meta Meta, id string) (IndividualResult, error) {
 	ref := individualRef(id)
 	var after snap[domain.Individual]
@@ -116,11 +126,16 @@ func (c *Commands) DeleteIndividual(ctx context.Context, meta Meta, id string) (
 		changes := []change{decide(c, meta.Tenant, ref, s, data, &after)}
 		claims, err := c.claims(ctx, meta.Tenant, id, map[string]string{
 			domain.UniqueIndividualExtID: s.State.ExtID, domain.UniqueIndividualEmail: s.State.Email,
+			domain.UniqueIndividualLoginID: domain.NormalizeLoginID(s.State.LoginID),
 		}, nil)
 		if err != nil {
 			return nil, err
 		}
-		return append(changes, claims...), nil
+		nevis, err := c.deleteNevisRecords(ctx, meta.Tenant, id)
+		if err != nil {
+			return nil, err
+		}
+		return append(append(changes, claims...), nevis...), nil
 	})
 	if err != nil {
 		return IndividualResult{}, err
@@ -137,15 +152,16 @@ func individualResult(s snap[domain.Individual], pos uint64) IndividualResult {
 
 // uniqueFields maps a kind of unique value to the input field that carries it.
 var uniqueFields = map[string]string{
-	domain.UniqueIndividualEmail: "email",
-	domain.UniqueIndividualExtID: "ext_id",
+	domain.UniqueIndividualEmail:   "email",
+	domain.UniqueIndividualExtID:   "ext_id",
+	domain.UniqueIndividualLoginID: "login_id",
 }
 
 // claims decides the release of the values in release and the claim of the
 // values in claim (kind → value; empty values are skipped) for owner.
 func (c *Commands) claims(ctx context.Context, tenant, owner string, release, claim map[string]string) ([]change, error) {
 	var changes []change
-	for _, kind := range []string{domain.UniqueIndividualExtID, domain.UniqueIndividualEmail} {
+	for _, kind := range []string{domain.UniqueIndividualExtID, domain.UniqueIndividualEmail, domain.UniqueIndividualLoginID} {
 		if v := release[kind]; v != "" {
 			ref := domain.UniqueRef(kind, v)
 			s, err := load[domain.UniqueValue](ctx, c, tenant, ref)

@@ -200,7 +200,7 @@ func (u *NevisUser) CreateDispatchTarget(extID string, in DispatchTargetFields, 
 func (u *NevisUser) UpdateDispatchTarget(extID string, p DispatchTargetPatch) ([]EventData, error) {
 	t, ok := u.DispatchTargetByExtID(extID)
 	if !ok {
-		return nil, dispatchTargetNotFound(extID)
+		return nil, DispatchTargetNotFound(extID)
 	}
 	trim := func(s *string) *string {
 		if s == nil {
@@ -241,7 +241,7 @@ func (u *NevisUser) UpdateDispatchTarget(extID string, p DispatchTargetPatch) ([
 func (u *NevisUser) AttachAppAttestation(extID string, att AppAttestation) ([]EventData, error) {
 	t, ok := u.DispatchTargetByExtID(extID)
 	if !ok {
-		return nil, dispatchTargetNotFound(extID)
+		return nil, DispatchTargetNotFound(extID)
 	}
 	att.Name = strings.TrimSpace(att.Name)
 	if err := validateAppAttestation(att); err != nil {
@@ -258,7 +258,7 @@ func (u *NevisUser) AttachAppAttestation(extID string, att AppAttestation) ([]Ev
 func (u *NevisUser) DeleteAppAttestation(extID string) ([]EventData, error) {
 	t, ok := u.DispatchTargetByExtID(extID)
 	if !ok {
-		return nil, dispatchTargetNotFound(extID)
+		return nil, DispatchTargetNotFound(extID)
 	}
 	if t.AppAttestation == nil {
 		return nil, nil
@@ -266,10 +266,10 @@ func (u *NevisUser) DeleteAppAttestation(extID string) ([]EventData, error) {
 	return []EventData{&DispatchTargetAppAttestationDeleted{ExtID: extID}}, nil
 }
 
-// dispatchTargetNotFound is the domain half of nevisIDM's "No DispatchTarget
+// DispatchTargetNotFound is the domain half of nevisIDM's "No DispatchTarget
 // found with extId '…' for user with extId '…' on client with name '…'":
 // the face knows the user and the client and completes the sentence.
-func dispatchTargetNotFound(extID string) *Error {
+func DispatchTargetNotFound(extID string) *Error {
 	return &Error{Code: CodeNotFound, Detail: NevisErrNoRecord,
 		Message: fmt.Sprintf("No DispatchTarget found with extId '%s'", extID)}
 }

@@ -159,7 +159,7 @@ func (u *NevisUser) CreateFidoUafCredential(extID string, in FidoUafCredentialFi
 	}
 	for _, dt := range in.DispatchTargetExtIDs {
 		if _, ok := u.DispatchTargetByExtID(dt); !ok {
-			err := dispatchTargetNotFound(dt)
+			err := DispatchTargetNotFound(dt)
 			err.Field = "dispatchTargetExtIds"
 			return nil, in, err
 		}
@@ -171,10 +171,16 @@ func (u *NevisUser) CreateFidoUafCredential(extID string, in FidoUafCredentialFi
 // The command releases its UniqueFidoUafKey claim in the same append.
 func (u *NevisUser) DeleteFidoUafCredential(extID string) ([]EventData, error) {
 	if _, ok := u.FidoUafCredentialByExtID(extID); !ok {
-		return nil, &Error{Code: CodeNotFound, Detail: NevisErrNoRecord,
-			Message: fmt.Sprintf("No FIDO UAF credential found with extId '%s'", extID)}
+		return nil, FidoUafCredentialNotFound(extID)
 	}
 	return []EventData{&FidoUafCredentialDeleted{ExtID: extID}}, nil
+}
+
+// FidoUafCredentialNotFound is the domain half of the nevisIDM answer for a
+// missing credential; the face adds the user and the client.
+func FidoUafCredentialNotFound(extID string) *Error {
+	return &Error{Code: CodeNotFound, Detail: NevisErrNoRecord,
+		Message: fmt.Sprintf("No FIDO UAF credential found with extId '%s'", extID)}
 }
 
 func fidoUafNotUnique() *Error {

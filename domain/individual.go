@@ -4,6 +4,7 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -19,7 +20,12 @@ const (
 )
 
 // Kinds of unique values an individual holds.
-const UniqueIndividualExtID = "individual.ext_id"
+const (
+	UniqueIndividualExtID = "individual.ext_id"
+	// UniqueIndividualLoginID makes a nevisIDM loginId unique per tenant,
+	// compared case-insensitively (see NormalizeLoginID).
+	UniqueIndividualLoginID = "individual.login_id"
+)
 
 // Individual statuses.
 const (
@@ -40,6 +46,11 @@ type IndividualFields struct {
 	MobilePhone string `msgpack:"mobile_phone"`
 	Department  string `msgpack:"department"`
 	Status      string `msgpack:"status"`
+	// LoginID is the nevisIDM loginId, the name a person logs in with. It is
+	// optional (a person created on the native face has none) and an
+	// additive field: events written before it existed decode with it
+	// empty, so the event version stays 1.
+	LoginID string `msgpack:"login_id,omitempty"`
 }
 
 // IndividualCreated starts an individual.
@@ -59,6 +70,7 @@ type IndividualPatch struct {
 	MobilePhone *string `msgpack:"mobile_phone,omitempty"`
 	Department  *string `msgpack:"department,omitempty"`
 	Status      *string `msgpack:"status,omitempty"`
+	LoginID     *string `msgpack:"login_id,omitempty"`
 }
 
 // IndividualUpdated records changed fields of an individual.
@@ -115,10 +127,16 @@ func (p *IndividualPatch) applyTo(f *IndividualFields) {
 	set(&f.MobilePhone, p.MobilePhone)
 	set(&f.Department, p.Department)
 	set(&f.Status, p.Status)
+	set(&f.LoginID, p.LoginID)
 }
 
 // NormalizeEmail is the form in which emails are compared and stored.
 func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// NormalizeLoginID is the form in which loginIds are compared for
+// uniqueness: "Ada" and "ada" must not log in as two people. The loginId
+// itself is stored as given, less surrounding space.
+func NormalizeLoginID(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
 // CreateIndividual decides the creation of an individual with id. The
 // returned fields are the normalized ones the event carries.
@@ -134,6 +152,7 @@ func (i *Individual) CreateIndividual(id string, in IndividualFields) ([]EventDa
 	}
 	in.Email = NormalizeEmail(in.Email)
 	in.FirstName, in.LastName = strings.TrimSpace(in.FirstName), strings.TrimSpace(in.LastName)
+	in.LoginID = strings.TrimSpace(in.LoginID)
 	if err := validateIndividual(in); err != nil {
 		return nil, in, err
 	}
@@ -157,7 +176,7 @@ func (i *Individual) UpdateIndividual(p IndividualPatch) ([]EventData, error) {
 		t := strings.TrimSpace(*s)
 		return &t
 	}
-	p.FirstName, p.LastName = trim(p.FirstName), trim(p.LastName)
+	p.FirstName, p.LastName, p.LoginID = trim(p.FirstName), trim(p.LastName), trim(p.LoginID)
 	next := i.IndividualFields
 	p.applyTo(&next)
 	if err := validateIndividual(next); err != nil {
@@ -171,6 +190,7 @@ func (i *Individual) UpdateIndividual(p IndividualPatch) ([]EventData, error) {
 		MobilePhone: changedOnly(cur.MobilePhone, p.MobilePhone),
 		Department:  changedOnly(cur.Department, p.Department),
 		Status:      changedOnly(cur.Status, p.Status),
+		LoginID:     changedOnly(cur.LoginID, p.LoginID),
 	}
 	if changed == (IndividualPatch{}) {
 		return nil, nil
@@ -218,6 +238,9 @@ func validateIndividual(f IndividualFields) error {
 	}
 	if utf8.RuneCountInString(f.Department) > 100 {
 		return Invalid("department", "must be at most 100 characters")
+	}
+	if utf8.RuneCountInString(f.LoginID) > 100 || strings.ContainsFunc(f.LoginID, unicode.IsControl) {
+		return Invalid("login_id", "must be at most 100 characters without control characters")
 	}
 	if !oneOf(f.Status, IndividualStatuses) {
 		return Invalid("status", "must be one of %s", strings.Join(IndividualStatuses, ", "))

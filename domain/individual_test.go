@@ -141,3 +141,24 @@ func TestNewEventDataKnowsEveryType(t *testing.T) {
 		t.Fatal("an unknown version was accepted")
 	}
 }
+
+func TestLoginIDIsOptionalTrimmedAndChangeable(t *testing.T) {
+	var i domain.Individual
+	data, f, err := i.CreateIndividual("i1", domain.IndividualFields{FirstName: "Ada", LastName: "L", LoginID: "  Ada.L "})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.LoginID != "Ada.L" || domain.NormalizeLoginID(f.LoginID) != "ada.l" {
+		t.Fatalf("loginId stored as %q", f.LoginID)
+	}
+	i.Apply(domain.Event{Aggregate: domain.Ref{Type: domain.AggregateIndividual, ID: "i1"}, OccurredAt: time.Unix(1, 0), Data: data[0]})
+	cleared := ""
+	data, err = i.UpdateIndividual(domain.IndividualPatch{LoginID: &cleared})
+	if err != nil || len(data) != 1 || *data[0].(*domain.IndividualUpdated).LoginID != "" {
+		t.Fatalf("clearing the loginId decided %v, %v", data, err)
+	}
+	bad := "a\nb"
+	if _, err := i.UpdateIndividual(domain.IndividualPatch{LoginID: &bad}); domain.ErrorField(err) != "login_id" {
+		t.Fatalf("a loginId with a line break: %v", err)
+	}
+}

@@ -159,7 +159,7 @@ func (u *NevisUser) changeTarget(extID string, at time.Time, f func(*DispatchTar
 func (u *NevisUser) DeleteDispatchTarget(extID string) ([]EventData, error) {
 	t, ok := u.DispatchTargetByExtID(extID)
 	if !ok {
-		return nil, dispatchTargetNotFound(extID)
+		return nil, DispatchTargetNotFound(extID)
 	}
 	var data []EventData
 	for _, c := range u.FidoUafCredentials {
@@ -171,4 +171,24 @@ func (u *NevisUser) DeleteDispatchTarget(extID string) ([]EventData, error) {
 		data = append(data, &DispatchTargetAppAttestationDeleted{ExtID: extID})
 	}
 	return append(data, &DispatchTargetDeleted{ExtID: extID}), nil
+}
+
+// DeleteAll decides the end of every authenticator record of a person whose
+// individual is being deleted: each FIDO UAF credential, then each dispatch
+// target with its app attestation. Credentials go first and whole, so no
+// prefix of the batch leaves a credential pointing at a target that is
+// gone. The command releases the credentials' UniqueFidoUafKey claims in the
+// same append. A person without records decides nothing.
+func (u *NevisUser) DeleteAll() []EventData {
+	var data []EventData
+	for _, c := range u.FidoUafCredentials {
+		data = append(data, &FidoUafCredentialDeleted{ExtID: c.ExtID})
+	}
+	for _, t := range u.DispatchTargets {
+		if t.AppAttestation != nil {
+			data = append(data, &DispatchTargetAppAttestationDeleted{ExtID: t.ExtID})
+		}
+		data = append(data, &DispatchTargetDeleted{ExtID: t.ExtID})
+	}
+	return data
 }

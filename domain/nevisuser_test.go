@@ -189,3 +189,29 @@ func describeEvents(data []domain.EventData) string {
 	}
 	return s + "]"
 }
+
+func TestDeleteAllEndsEveryRecord(t *testing.T) {
+	u := givenUser(
+		targetCreated("dt-1", sampleAttestation),
+		targetCreated("dt-2", nil),
+		credentialCreated("c1", "a2V5LTE", "dt-1", "dt-2"),
+	)
+	want := []domain.EventData{
+		&domain.FidoUafCredentialDeleted{ExtID: "c1"},
+		&domain.DispatchTargetAppAttestationDeleted{ExtID: "dt-1"},
+		&domain.DispatchTargetDeleted{ExtID: "dt-1"},
+		&domain.DispatchTargetDeleted{ExtID: "dt-2"},
+	}
+	data := u.DeleteAll()
+	if !reflect.DeepEqual(data, want) {
+		t.Fatalf("decided %s, want %s", describeEvents(data), describeEvents(want))
+	}
+	after := applyDecided(u, data)
+	if len(after.DispatchTargets) != 0 || len(after.FidoUafCredentials) != 0 {
+		t.Fatalf("records left after DeleteAll: %+v", after)
+	}
+	var none domain.NevisUser
+	if got := none.DeleteAll(); len(got) != 0 {
+		t.Fatalf("a person without records decided %s", describeEvents(got))
+	}
+}

@@ -27,6 +27,65 @@ var nativeStatus = map[domain.Code]int{
 	domain.CodeInternal:                http.StatusInternalServerError,
 }
 
+// nevisStatus is the one table that turns a domain code into a status on
+// the nevisIDM face, with the nevisIDM code a client sees when the error
+// carries no finer one of its own (domain.Error.Detail, e.g.
+// "errors.credentialFidoUaf.notUnique"). Codes nevisIDM does not define are
+// marked; nevisIDM leaves authentication and throttling to its proxy, so it
+// has none for 401, 429 and 503.
+var nevisStatus = map[domain.Code]struct {
+	status int
+	code   string
+}{
+	domain.CodeInvalid:                 {http.StatusBadRequest, "errors.invalidParameter"},
+	domain.CodeUnauthorized:            {http.StatusUnauthorized, "errors.unauthorized"}, // ours
+	domain.CodeForbidden:               {http.StatusForbidden, "errors.combinedDataroomDenied"},
+	domain.CodeInsufficientPermissions: {http.StatusForbidden, "errors.insufficientRightsFunction"},
+	domain.CodeNotFound:                {http.StatusNotFound, "errors.noRecord"},
+	domain.CodeConflict:                {http.StatusConflict, "errors.duplicateValue"},
+	domain.CodeDeleteProtected:         {http.StatusConflict, "errors.undeletedDependencies"},
+	domain.CodeDisabled:                {http.StatusConflict, "errors.credentialNotActive"},
+	domain.CodeExpired:                 {http.StatusUnauthorized, "errors.unauthorized"}, // ours: an expired token is no login
+	domain.CodePreconditionFailed:      {http.StatusPreconditionFailed, "errors.optimisticLockingFailure"},
+	domain.CodeTooManyRequests:         {http.StatusTooManyRequests, "errors.tooManyRequests"},       // ours
+	domain.CodeUnavailable:             {http.StatusServiceUnavailable, "errors.serviceUnavailable"}, // ours
+	domain.CodeInternal:                {http.StatusInternalServerError, "errors.fatalError"},
+}
+
+type nevisErrorBody struct {
+	Errors []nevisErrorMessage `json:"errors"`
+}
+
+type nevisErrorMessage struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// writeNevisError answers with the nevisIDM error envelope. A message the
+// domain wrote for this face (it has a Detail) is complete; any other names
+// its field in front. An internal error is logged, never shown.
+func (s *Server) writeNevisError(w http.ResponseWriter, r *http.Request, err error) {
+	code := domain.ErrorCode(err)
+	entry := nevisStatus[code]
+	nc, msg := domain.ErrorDetail(err), domain.ErrorMessage(err)
+	if nc == "" {
+		nc = entry.code
+		if field := domain.ErrorField(err); field != "" {
+			msg = field + ": " + msg
+		}
+	}
+	if code == domain.CodeInternal {
+		if errors.Is(err, r.Context().Err()) {
+			msg = "the request was cancelled or timed out"
+		}
+		s.logger.ErrorContext(r.Context(), "internal error", slog.String("req_id", requestID(r.Context())), slog.Any("err", err))
+	}
+	if (code == domain.CodeTooManyRequests || code == domain.CodeUnavailable) && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", "1")
+	}
+	writeJSON(w, entry.status, nevisErrorBody{Errors: []nevisErrorMessage{{Code: nc, Message: msg}}})
+}
+
 type nativeErrorBody struct {
 	Msg   string          `json:"msg"`
 	Error nativeErrorInfo `json:"error"`
@@ -42,6 +101,10 @@ type nativeErrorInfo struct {
 // writeNativeError answers with the native error envelope. An internal error
 // is logged with its detail; the client sees only a generic message.
 func (s *Server) writeNativeError(w http.ResponseWriter, r *http.Request, err error) {
+	if isNevisRequest(r) { // middleware shared by the faces writes through here
+		s.writeNevisError(w, r, err)
+		return
+	}
 	code := domain.ErrorCode(err)
 	msg := domain.ErrorMessage(err)
 	if field := domain.ErrorField(err); field != "" {

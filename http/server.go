@@ -125,6 +125,7 @@ func NewServer(cfg Config) *Server {
 	s.registerServiceUserRoutes(api)
 	s.registerOAuthClientRoutes(api)
 	s.registerSelfServiceRoutes(api)
+	s.registerNevisRoutes(s.router)
 	return s
 }
 

@@ -86,7 +86,9 @@ func (db *DB) reset() error {
 func allBuckets() [][]byte {
 	return [][]byte{bucketMeta, bucketTenants, bucketIndividuals, bucketIndividualsByCreated,
 		bucketIndividualsByExtID, bucketCounts, bucketHistory,
-		bucketServiceUsers, bucketTokens, bucketTokenHashes, bucketOAuthClients, bucketOAuthClientIDs}
+		bucketServiceUsers, bucketTokens, bucketTokenHashes, bucketOAuthClients, bucketOAuthClientIDs,
+		bucketNevisUsers, bucketDispatchTargets, bucketDispatchTargetsByCreated,
+		bucketFidoUafCredentials, bucketFidoUafCredentialsByCreated, bucketDispatchTargetHistory}
 }
 
 // key joins a tenant and parts into a bbolt key. Tenants and ids are subject

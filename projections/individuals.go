@@ -29,6 +29,7 @@ type Individual struct {
 	MobilePhone string    `msgpack:"mobile_phone"`
 	Department  string    `msgpack:"department"`
 	Status      string    `msgpack:"status"`
+	LoginID     string    `msgpack:"login_id,omitempty"` // the nevisIDM loginId, if any
 	CreatedAt   time.Time `msgpack:"created_at"`
 	UpdatedAt   time.Time `msgpack:"updated_at"`
 	Deleted     bool      `msgpack:"deleted,omitempty"`
@@ -67,7 +68,7 @@ func (individualsProjection) apply(tx *bolt.Tx, e domain.Event) error {
 		f := d.IndividualFields
 		ind = Individual{ID: e.Aggregate.ID, ExtID: f.ExtID, FirstName: f.FirstName, LastName: f.LastName,
 			Email: f.Email, MobilePhone: f.MobilePhone, Department: f.Department, Status: f.Status,
-			CreatedAt: e.OccurredAt, CreatedSeq: e.Sequence}
+			LoginID: f.LoginID, CreatedAt: e.OccurredAt, CreatedSeq: e.Sequence}
 		if err := tx.Bucket(bucketIndividualsByCreated).Put(seqKey([]byte(e.Tenant), e.Sequence), []byte(ind.ID)); err != nil {
 			return err
 		}
@@ -89,6 +90,7 @@ func (individualsProjection) apply(tx *bolt.Tx, e domain.Event) error {
 		set(&ind.MobilePhone, d.MobilePhone)
 		set(&ind.Department, d.Department)
 		set(&ind.Status, d.Status)
+		set(&ind.LoginID, d.LoginID)
 	case *domain.IndividualDeleted:
 		ind.Deleted = true
 		if err := tx.Bucket(bucketIndividualsByCreated).Delete(seqKey([]byte(e.Tenant), ind.CreatedSeq)); err != nil {

@@ -1,0 +1,299 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/portcullis/portcullis/domain"
+	"github.com/portcullis/portcullis/eventstore"
+)
+
+// The nevisIDM face addresses a person by the individual's ext_id and keeps
+// the person's dispatch targets and FIDO UAF credentials in one nevis_user
+// aggregate whose id is the individual's id (see domain.AggregateNevisUser).
+// Every command here finds the person through the log, never through a
+// read model: the ext_id claim names its owner, and the owner's individual
+// says whether the person is alive. So a user created a moment ago can get
+// a device at once, and a deleted one cannot.
+
+func nevisUserRef(individualID string) domain.Ref {
+	return domain.Ref{Type: domain.AggregateNevisUser, ID: individualID}
+}
+
+// UserNotFound is the command half of nevisIDM's "A user with extId '…'
+// doesn't exist on client with name …": Field "userExtId" tells the face
+// which sentence to complete with the client's name.
+func UserNotFound(extID string) *domain.Error {
+	return &domain.Error{Code: domain.CodeNotFound, Field: "userExtId", Detail: domain.NevisErrNoRecord,
+		Message: fmt.Sprintf("A user with extId '%s' doesn't exist", extID)}
+}
+
+// Tenant returns a tenant as the log has it, for the nevisIDM face's
+// clientExtId: a tenant created a moment ago is found even while the read
+// models lag. A cached miss is checked against the log again.
+func (c *Commands) Tenant(ctx context.Context, extID string) (domain.Tenant, bool, error) {
+	if !domain.ValidToken(extID) {
+		return domain.Tenant{}, false, nil
+	}
+	ref := domain.Ref{Type: domain.AggregateTenant, ID: extID}
+	s, err := load[domain.Tenant](ctx, c, extID, ref)
+	if err == nil && !s.State.Exists() {
+		c.cache.drop(eventstore.Subject(extID, ref))
+		s, err = load[domain.Tenant](ctx, c, extID, ref)
+	}
+	return s.State, s.State.Exists(), err
+}
+
+// ResolveUser returns the id of the live individual of tenant whose ext_id
+// is extID, or UserNotFound.
+func (c *Commands) ResolveUser(ctx context.Context, tenant, extID string) (string, error) {
+	if !domain.ValidToken(extID) {
+		return "", UserNotFound(extID)
+	}
+	claim, err := load[domain.UniqueValue](ctx, c, tenant, domain.UniqueRef(domain.UniqueIndividualExtID, extID))
+	if err != nil {
+		return "", err
+	}
+	if claim.State.Owner == "" {
+		return "", UserNotFound(extID)
+	}
+	ind, err := load[domain.Individual](ctx, c, tenant, individualRef(claim.State.Owner))
+	if err != nil {
+		return "", err
+	}
+	if !ind.State.Exists() || ind.State.ExtID != extID {
+		return "", UserNotFound(extID)
+	}
+	return claim.State.Owner, nil
+}
+
+// DispatchTargetResult is a dispatch target after a command. Version is the
+// person's nevis_user aggregate version: the ETag of every record in it.
+type DispatchTargetResult struct {
+	UserID string
+	Target domain.DispatchTarget
+	Result
+}
+
+// FidoUafCredentialResult is a FIDO UAF credential after a command.
+type FidoUafCredentialResult struct {
+	UserID     string
+	Credential domain.FidoUafCredential
+	Result
+}
+
+// CreateDispatchTarget registers a device of the person with userExtID. An
+// extId the client leaves out is derived from the command id, so a retry
+// names the same target.
+func (c *Commands) CreateDispatchTarget(ctx context.Context, meta Meta, userExtID string, in domain.DispatchTargetFields, att *domain.AppAttestation) (DispatchTargetResult, error) {
+	uid, err := c.ResolveUser(ctx, meta.Tenant, userExtID)
+	if err != nil {
+		return DispatchTargetResult{}, err
+	}
+	ref := nevisUserRef(uid)
+	extID := strings.TrimSpace(in.ExtID)
+	if extID == "" {
+		extID = deriveID(meta.CommandID, "dispatch_target", 0)
+	}
+	var after snap[domain.NevisUser]
+	pos, err := c.run(ctx, meta, ref, func() ([]change, error) {
+		s, err := load[domain.NevisUser](ctx, c, meta.Tenant, ref)
+		if err != nil {
+			return nil, err
+		}
+		after = s
+		if s.applied(meta.CommandID) {
+			return nil, nil
+		}
+		data, _, err := s.State.CreateDispatchTarget(extID, in, att)
+		if err != nil {
+			return nil, err
+		}
+		return []change{decide(c, meta.Tenant, ref, s, data, &after)}, nil
+	})
+	if err != nil {
+		return DispatchTargetResult{}, err
+	}
+	t, ok := after.State.DispatchTargetByExtID(extID)
+	if !ok {
+		// A retry of a create whose target was deleted since.
+		return DispatchTargetResult{}, domain.DispatchTargetNotFound(extID)
+	}
+	return DispatchTargetResult{UserID: uid, Target: t, Result: nevisResult(after, pos)}, nil
+}
+
+// DeleteDispatchTarget deletes a dispatch target as nevisIDM does: the
+// target leaves every FIDO UAF credential that referred to it, its app
+// attestation is deleted, and the target ends, all in one atomic append
+// expecting the person's records where the decision saw them. Of two
+// concurrent deletes of one target, one lands and the other, decided again
+// on the new state, finds no target.
+func (c *Commands) DeleteDispatchTarget(ctx context.Context, meta Meta, userExtID, extID string) (Result, error) {
+	uid, err := c.ResolveUser(ctx, meta.Tenant, userExtID)
+	if err != nil {
+		return Result{}, err
+	}
+	ref := nevisUserRef(uid)
+	var after snap[domain.NevisUser]
+	pos, err := c.run(ctx, meta, ref, func() ([]change, error) {
+		s, err := load[domain.NevisUser](ctx, c, meta.Tenant, ref)
+		if err != nil {
+			return nil, err
+		}
+		after = s
+		if s.applied(meta.CommandID) {
+			return nil, nil
+		}
+		if err := meta.checkVersion(s.Seq); err != nil {
+			return nil, err
+		}
+		data, err := s.State.DeleteDispatchTarget(extID)
+		if err != nil {
+			return nil, err
+		}
+		return []change{decide(c, meta.Tenant, ref, s, data, &after)}, nil
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	return nevisResult(after, pos), nil
+}
+
+// fidoUafOwner is who holds the claim on a credential's (AAID, KeyID).
+func fidoUafOwner(userID, credentialExtID string) string { return userID + "/" + credentialExtID }
+
+// CreateFidoUafCredential registers a FIDO UAF credential of the person
+// with userExtID and claims its (AAID, KeyID) for the tenant in the same
+// append, so no two people of a tenant ever hold the same key.
+func (c *Commands) CreateFidoUafCredential(ctx context.Context, meta Meta, userExtID string, in domain.FidoUafCredentialFields) (FidoUafCredentialResult, error) {
+	uid, err := c.ResolveUser(ctx, meta.Tenant, userExtID)
+	if err != nil {
+		return FidoUafCredentialResult{}, err
+	}
+	ref := nevisUserRef(uid)
+	extID := strings.TrimSpace(in.ExtID)
+	if extID == "" {
+		extID = deriveID(meta.CommandID, "fido_uaf_credential", 0)
+	}
+	var after snap[domain.NevisUser]
+	pos, err := c.run(ctx, meta, ref, func() ([]change, error) {
+		s, err := load[domain.NevisUser](ctx, c, meta.Tenant, ref)
+		if err != nil {
+			return nil, err
+		}
+		after = s
+		if s.applied(meta.CommandID) {
+			return nil, nil
+		}
+		data, fields, err := s.State.CreateFidoUafCredential(extID, in)
+		if err != nil {
+			return nil, err
+		}
+		changes := []change{decide(c, meta.Tenant, ref, s, data, &after)}
+		claimRef := domain.UniqueRef(domain.UniqueFidoUafKey, domain.FidoUafKey(fields.AAID, fields.KeyID))
+		claim, err := load[domain.UniqueValue](ctx, c, meta.Tenant, claimRef)
+		if err != nil {
+			return nil, err
+		}
+		claimed, err := domain.ClaimFidoUafKey(&claim.State, fidoUafOwner(uid, fields.ExtID))
+		if err != nil {
+			return nil, err
+		}
+		if len(claimed) > 0 {
+			changes = append(changes, decide(c, meta.Tenant, claimRef, claim, claimed, nil))
+		}
+		return changes, nil
+	})
+	if err != nil {
+		return FidoUafCredentialResult{}, err
+	}
+	cred, ok := after.State.FidoUafCredentialByExtID(extID)
+	if !ok {
+		return FidoUafCredentialResult{}, domain.FidoUafCredentialNotFound(extID)
+	}
+	return FidoUafCredentialResult{UserID: uid, Credential: cred, Result: nevisResult(after, pos)}, nil
+}
+
+// DeleteFidoUafCredential deletes a FIDO UAF credential and releases its
+// (AAID, KeyID) in the same append.
+func (c *Commands) DeleteFidoUafCredential(ctx context.Context, meta Meta, userExtID, extID string) (Result, error) {
+	uid, err := c.ResolveUser(ctx, meta.Tenant, userExtID)
+	if err != nil {
+		return Result{}, err
+	}
+	ref := nevisUserRef(uid)
+	var after snap[domain.NevisUser]
+	pos, err := c.run(ctx, meta, ref, func() ([]change, error) {
+		s, err := load[domain.NevisUser](ctx, c, meta.Tenant, ref)
+		if err != nil {
+			return nil, err
+		}
+		after = s
+		if s.applied(meta.CommandID) {
+			return nil, nil
+		}
+		if err := meta.checkVersion(s.Seq); err != nil {
+			return nil, err
+		}
+		cred, _ := s.State.FidoUafCredentialByExtID(extID)
+		data, err := s.State.DeleteFidoUafCredential(extID)
+		if err != nil {
+			return nil, err
+		}
+		changes := []change{decide(c, meta.Tenant, ref, s, data, &after)}
+		release, err := c.releaseFidoUafKey(ctx, meta.Tenant, uid, cred)
+		if err != nil {
+			return nil, err
+		}
+		return append(changes, release...), nil
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	return nevisResult(after, pos), nil
+}
+
+// releaseFidoUafKey decides the release of a credential's key claim.
+func (c *Commands) releaseFidoUafKey(ctx context.Context, tenant, userID string, cred domain.FidoUafCredential) ([]change, error) {
+	ref := domain.UniqueRef(domain.UniqueFidoUafKey, domain.FidoUafKey(cred.AAID, cred.KeyID))
+	s, err := load[domain.UniqueValue](ctx, c, tenant, ref)
+	if err != nil {
+		return nil, err
+	}
+	data := s.State.Release(domain.UniqueFidoUafKey, fidoUafOwner(userID, cred.ExtID))
+	if len(data) == 0 {
+		return nil, nil
+	}
+	return []change{decide(c, tenant, ref, s, data, nil)}, nil
+}
+
+// deleteNevisRecords decides the end of every authenticator record of a
+// person being deleted, with the release of its FIDO UAF key claims.
+func (c *Commands) deleteNevisRecords(ctx context.Context, tenant, userID string) ([]change, error) {
+	ref := nevisUserRef(userID)
+	s, err := load[domain.NevisUser](ctx, c, tenant, ref)
+	if err != nil {
+		return nil, err
+	}
+	data := s.State.DeleteAll()
+	if len(data) == 0 {
+		return nil, nil
+	}
+	changes := []change{decide(c, tenant, ref, s, data, nil)}
+	for _, cred := range s.State.FidoUafCredentials {
+		release, err := c.releaseFidoUafKey(ctx, tenant, userID, cred)
+		if err != nil {
+			return nil, err
+		}
+		changes = append(changes, release...)
+	}
+	return changes, nil
+}
+
+func nevisResult(s snap[domain.NevisUser], pos uint64) Result {
+	if pos == 0 {
+		pos = s.Seq
+	}
+	return Result{Position: pos, Version: s.Seq}
+}
