@@ -126,7 +126,7 @@ func (r *benchReport) writeTable(w io.Writer) {
 				verdict = "MISSED"
 			}
 		}
-		fmt.Fprintf(w, "%-42s %8.2f %8s  %s\n", x.name, x.Value, goal, verdict)
+		fmt.Fprintf(w, "%-42s %8.3f %8s  %s\n", x.name, x.Value, goal, verdict)
 	}
 }
 
