@@ -30,7 +30,8 @@ func oauthClientRef(id string) domain.Ref {
 
 // CreateOAuthClient creates a client with a role and the scopes its tokens
 // may carry. Only the secret's hash enters the log.
-func (c *Commands) CreateOAuthClient(ctx context.Context, meta Meta, name, role string, scopes []string, roleExists domain.RoleExists) (NewOAuthClient, error) {
+func (c *Commands) CreateOAuthClient(ctx context.Context, meta Meta, name, role string, scopes []string) (NewOAuthClient, error) {
+	roleExists := c.roleExists(ctx, meta.Tenant)
 	var raw [32]byte
 	if _, err := rand.Read(raw[:]); err != nil {
 		return NewOAuthClient{}, err

@@ -32,7 +32,8 @@ func HashToken(token string) []byte {
 }
 
 // CreateServiceUser creates a service user with a role.
-func (c *Commands) CreateServiceUser(ctx context.Context, meta Meta, name, role string, roleExists domain.RoleExists) (ServiceUserResult, error) {
+func (c *Commands) CreateServiceUser(ctx context.Context, meta Meta, name, role string) (ServiceUserResult, error) {
+	roleExists := c.roleExists(ctx, meta.Tenant)
 	ref := serviceUserRef(deriveID(meta.CommandID, "service_user", 0))
 	return c.serviceUserCommand(ctx, meta, ref, false, func(u domain.ServiceUser) ([]domain.EventData, error) {
 		return u.CreateServiceUser(name, role, roleExists)
@@ -52,7 +53,8 @@ func (c *Commands) EnsureServiceUser(ctx context.Context, meta Meta, id, name, r
 }
 
 // ChangeServiceUserRole gives a service user another role.
-func (c *Commands) ChangeServiceUserRole(ctx context.Context, meta Meta, id, role string, roleExists domain.RoleExists) (ServiceUserResult, error) {
+func (c *Commands) ChangeServiceUserRole(ctx context.Context, meta Meta, id, role string) (ServiceUserResult, error) {
+	roleExists := c.roleExists(ctx, meta.Tenant)
 	return c.serviceUserCommand(ctx, meta, serviceUserRef(id), true, func(u domain.ServiceUser) ([]domain.EventData, error) {
 		return u.ChangeRole(role, roleExists)
 	})

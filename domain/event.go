@@ -102,6 +102,12 @@ func NewEventData(typ string, version int) (EventData, error) {
 		d = &OTPVerified{}
 	case TypeOTPLocked:
 		d = &OTPLocked{}
+	case TypeRoleCreated:
+		d = &RoleCreated{}
+	case TypeRoleUpdated:
+		d = &RoleUpdated{}
+	case TypeRoleDeleted:
+		d = &RoleDeleted{}
 	default:
 		return nil, fmt.Errorf("unknown event type %q", typ)
 	}
@@ -126,5 +132,6 @@ func EventTypes() []EventData {
 		&ServiceUserTokenRevoked{}, &ServiceUserDeleted{},
 		&OAuthClientCreated{}, &OAuthClientDeleted{},
 		&OTPSent{}, &OTPVerified{}, &OTPLocked{},
+		&RoleCreated{}, &RoleUpdated{}, &RoleDeleted{},
 	}
 }

@@ -63,6 +63,11 @@ var samples = map[string]domain.EventData{
 	"self_service.otp_sent.v1":     &domain.OTPSent{ExpiresAt: time.Date(2026, 11, 22, 8, 10, 0, 0, time.UTC)},
 	"self_service.otp_verified.v1": &domain.OTPVerified{ExpiresAt: time.Date(2026, 11, 22, 8, 25, 0, 0, time.UTC)},
 	"self_service.otp_locked.v1":   &domain.OTPLocked{Attempts: 5},
+
+	"role.created.v1": &domain.RoleCreated{Name: "door-admins", Description: "Manage doors",
+		Permissions: []string{"access-points:read", "access-points:write"}},
+	"role.updated.v1": &domain.RoleUpdated{Description: "Read doors", Permissions: []string{"access-points:read"}},
+	"role.deleted.v1": &domain.RoleDeleted{},
 }
 
 func goldenName(d domain.EventData) string {

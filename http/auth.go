@@ -90,13 +90,16 @@ func (s *Server) authenticate(r *http.Request) (principal, error) {
 	if !ok {
 		return principal{}, domain.Errorf(domain.CodeUnauthorized, "the token is not valid")
 	}
-	perms, _ := domain.BuiltinRole(user.Role)
+	perms, err := s.rolePermissions(grant.Tenant, user.Role)
+	if err != nil {
+		return principal{}, err
+	}
 	return principal{Tenant: grant.Tenant, Actor: "service_user:" + user.ID, Role: user.Role, Permissions: perms}, nil
 }
 
 // catchUp waits (≤ grantWait) until the read models reach the log's head, so
 // that a credential created a moment ago is found. It reports whether they
-// did: only then is a second look worth it.
+// did, so that a second look can be taken.
 func (s *Server) catchUp(ctx context.Context) bool {
 	ctx, cancel := context.WithTimeout(ctx, grantWait)
 	defer cancel()
@@ -104,9 +107,8 @@ func (s *Server) catchUp(ctx context.Context) bool {
 	if err != nil {
 		return false
 	}
-	if s.runner.Position() >= head {
-		return false
-	}
+	// Even when the runner is already there, look again: it may have got
+	// there after the first look.
 	return s.runner.WaitFor(ctx, head) == nil
 }
 

@@ -102,7 +102,7 @@ func (s *Server) handleOAuthClientCreate(w http.ResponseWriter, r *http.Request)
 	if m.Tenant, err = s.targetTenant(r, obj, m.Tenant); err != nil {
 		return err
 	}
-	res, err := s.cmd.CreateOAuthClient(r.Context(), m, name, role, scopes, roleExists)
+	res, err := s.cmd.CreateOAuthClient(r.Context(), m, name, role, scopes)
 	if err != nil {
 		return err
 	}

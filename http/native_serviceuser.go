@@ -88,10 +88,6 @@ func (s *Server) settle(r *http.Request, pos uint64) error {
 	return nil
 }
 
-// roleExists is what commands may consult about roles; custom roles are not
-// defined yet, so only built-in roles exist.
-func roleExists(string) bool { return false }
-
 func (s *Server) handlePermissions(w http.ResponseWriter, r *http.Request) error {
 	p := caller(r.Context())
 	writeJSON(w, http.StatusOK, nativeItem{Msg: "permissions", Data: map[string]any{
@@ -159,7 +155,7 @@ func (s *Server) handleServiceUserCreate(w http.ResponseWriter, r *http.Request)
 	if m.Tenant, err = s.targetTenant(r, obj, m.Tenant); err != nil {
 		return err
 	}
-	res, err := s.cmd.CreateServiceUser(r.Context(), m, name, role, roleExists)
+	res, err := s.cmd.CreateServiceUser(r.Context(), m, name, role)
 	if err != nil {
 		return err
 	}
@@ -188,7 +184,7 @@ func (s *Server) handleServiceUserUpdate(w http.ResponseWriter, r *http.Request)
 	if err != nil {
 		return err
 	}
-	res, err := s.cmd.ChangeServiceUserRole(r.Context(), m, id, role, roleExists)
+	res, err := s.cmd.ChangeServiceUserRole(r.Context(), m, id, role)
 	if err != nil {
 		return err
 	}

@@ -165,7 +165,10 @@ func (s *Server) authenticateBearer(raw string) (principal, error) {
 	if !found || tenant != claims.Tenant {
 		return principal{}, domain.Errorf(domain.CodeUnauthorized, "the access token's client no longer exists")
 	}
-	rolePerms, _ := domain.BuiltinRole(client.Role)
+	rolePerms, err := s.rolePermissions(tenant, client.Role)
+	if err != nil {
+		return principal{}, err
+	}
 	scopes := strings.Fields(claims.Scope)
 	slices.Sort(scopes)
 	return principal{Tenant: tenant, Actor: "oauth_client:" + client.ID, Role: client.Role,

@@ -124,6 +124,7 @@ func NewServer(cfg Config) *Server {
 	s.registerIndividualRoutes(api)
 	s.registerServiceUserRoutes(api)
 	s.registerOAuthClientRoutes(api)
+	s.registerRoleRoutes(api)
 	s.registerSelfServiceRoutes(api)
 	s.registerNevisRoutes(s.router)
 	return s

@@ -178,3 +178,45 @@ func TestRateLimitPerCaller(t *testing.T) {
 	}
 	requireStatus(t, m.c.do(t, "GET", "/api/v1/individuals", nil), http.StatusOK)
 }
+
+// A custom role grants exactly its permissions; changing or deleting it
+// changes what its holders may do as soon as the change is answered.
+func TestCustomRoles(t *testing.T) {
+	t.Parallel()
+	m := mustRunFresh(t)
+	r := m.c.do(t, "POST", "/api/v1/roles", map[string]any{"name": "hr", "description": "People desk",
+		"permissions": []string{"individuals:read", "individuals:write"}})
+	requireStatus(t, r, http.StatusCreated)
+	requireNativeError(t, m.c.do(t, "POST", "/api/v1/roles", map[string]any{"name": "hr", "permissions": []string{"individuals:read"}}),
+		http.StatusConflict, "CONFLICT", "")
+	requireNativeError(t, m.c.do(t, "POST", "/api/v1/roles", map[string]any{"name": "viewer", "permissions": []string{"individuals:read"}}),
+		http.StatusBadRequest, "BAD_REQUEST", "name")
+	requireNativeError(t, m.c.do(t, "POST", "/api/v1/roles", map[string]any{"name": "bad", "permissions": []string{"doors:open"}}),
+		http.StatusBadRequest, "BAD_REQUEST", "permissions")
+
+	_, tok := mustServiceUser(t, m.c, "hr-sync", "hr", time.Hour)
+	hr := as(m.c, tok.Token)
+	mustCreate(t, hr, newIndividual("Hired", "Person", "hired@example.test"))
+	requireNativeError(t, hr.do(t, "GET", "/api/v1/service-users", nil), http.StatusForbidden, "INSUFFICIENT_PERMISSIONS", "")
+
+	// Narrow the role: writing stops at once.
+	requireStatus(t, m.c.do(t, "PATCH", "/api/v1/roles/hr", map[string]any{"permissions": []string{"individuals:read"}}), http.StatusOK)
+	requireNativeError(t, hr.do(t, "POST", "/api/v1/individuals", newIndividual("Not", "Hired", "")), http.StatusForbidden, "INSUFFICIENT_PERMISSIONS", "")
+	requireStatus(t, hr.do(t, "GET", "/api/v1/individuals", nil), http.StatusOK)
+
+	// Delete it: its holders keep no permissions.
+	requireStatus(t, m.c.do(t, "DELETE", "/api/v1/roles/hr", nil), http.StatusOK)
+	requireNativeError(t, hr.do(t, "GET", "/api/v1/individuals", nil), http.StatusForbidden, "INSUFFICIENT_PERMISSIONS", "")
+	requireNativeError(t, m.c.do(t, "POST", "/api/v1/service-users", map[string]any{"name": "late", "role": "hr"}),
+		http.StatusBadRequest, "BAD_REQUEST", "role")
+
+	roles := decode[list[struct {
+		Name        string     `json:"name"`
+		Description string     `json:"description"`
+		BuiltIn     bool       `json:"built_in"`
+		Permissions []string   `json:"permissions"`
+		CreatedAt   *time.Time `json:"created_at"`
+		UpdatedAt   *time.Time `json:"updated_at"`
+	}]](t, m.c.do(t, "GET", "/api/v1/roles", nil))
+	requireEqual(t, "roles listed after the delete", roles.Meta.Pagination.TotalItems, 4)
+}
