@@ -108,6 +108,24 @@ func NewEventData(typ string, version int) (EventData, error) {
 		d = &RoleUpdated{}
 	case TypeRoleDeleted:
 		d = &RoleDeleted{}
+	case TypeAccessGroupCreated:
+		d = &AccessGroupCreated{}
+	case TypeAccessGroupUpdated:
+		d = &AccessGroupUpdated{}
+	case TypeAccessGroupDeleted:
+		d = &AccessGroupDeleted{}
+	case TypeAccessGroupPermissionAdded:
+		d = &AccessGroupPermissionAdded{}
+	case TypeAccessGroupPermissionChanged:
+		d = &AccessGroupPermissionChanged{}
+	case TypeAccessGroupPermissionRemoved:
+		d = &AccessGroupPermissionRemoved{}
+	case TypeAccessRoleCreated:
+		d = &AccessRoleCreated{}
+	case TypeAccessPermissionCreated:
+		d = &AccessPermissionCreated{}
+	case TypeIDsAllocated:
+		d = &IDsAllocated{}
 	default:
 		return nil, fmt.Errorf("unknown event type %q", typ)
 	}
@@ -132,6 +150,9 @@ func EventTypes() []EventData {
 		&ServiceUserTokenRevoked{}, &ServiceUserDeleted{},
 		&OAuthClientCreated{}, &OAuthClientDeleted{},
 		&OTPSent{}, &OTPVerified{}, &OTPLocked{},
+		&AccessGroupCreated{}, &AccessGroupUpdated{}, &AccessGroupDeleted{},
+		&AccessGroupPermissionAdded{}, &AccessGroupPermissionChanged{}, &AccessGroupPermissionRemoved{},
+		&AccessRoleCreated{}, &AccessPermissionCreated{}, &IDsAllocated{},
 		&RoleCreated{}, &RoleUpdated{}, &RoleDeleted{},
 	}
 }

@@ -64,6 +64,22 @@ var samples = map[string]domain.EventData{
 	"self_service.otp_verified.v1": &domain.OTPVerified{ExpiresAt: time.Date(2026, 11, 22, 8, 25, 0, 0, time.UTC)},
 	"self_service.otp_locked.v1":   &domain.OTPLocked{Attempts: 5},
 
+	// eSystems access groups, their permission records and what they point at.
+	"access_group.created.v1": &domain.AccessGroupCreated{RecordFields: domain.RecordFields{
+		Name: "Main entrance", ExternalID: "grp-main", Description: "Doors of the main building"}},
+	"access_group.updated.v1": &domain.AccessGroupUpdated{RecordPatch: domain.RecordPatch{
+		Name: ptr("Main entrance (north)"), Description: ptr("")}},
+	"access_group.deleted.v1": &domain.AccessGroupDeleted{},
+	"access_group.permission_added.v1": &domain.AccessGroupPermissionAdded{ID: 17,
+		AccessRoleID: "3ad64ab3-bd04-46c5-b1d7-c0b34be9e5b5", PermissionID: "9b1f0c2e-6a47-4f0e-8d5b-2c3e4f5a6b7c", IsActive: true},
+	"access_group.permission_changed.v1": &domain.AccessGroupPermissionChanged{ID: 17, IsActive: func() *bool { f := false; return &f }()},
+	"access_group.permission_removed.v1": &domain.AccessGroupPermissionRemoved{ID: 17},
+	"access_role.created.v1": &domain.AccessRoleCreated{RecordFields: domain.RecordFields{
+		Name: "Bob Normal", ExternalID: "role-normal", Description: "Everyday access"}},
+	"access_permission.created.v1": &domain.AccessPermissionCreated{RecordFields: domain.RecordFields{
+		Name: "Door 12", ExternalID: "perm-door-12"}},
+	"id_sequence.allocated.v1": &domain.IDsAllocated{First: 17, Count: 3},
+
 	"role.created.v1": &domain.RoleCreated{Name: "door-admins", Description: "Manage doors",
 		Permissions: []string{"access-points:read", "access-points:write"}},
 	"role.updated.v1": &domain.RoleUpdated{Description: "Read doors", Permissions: []string{"access-points:read"}},
