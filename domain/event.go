@@ -108,6 +108,8 @@ func NewEventData(typ string, version int) (EventData, error) {
 		d = &RoleUpdated{}
 	case TypeRoleDeleted:
 		d = &RoleDeleted{}
+	case TypeAuthFailed:
+		d = &AuthFailed{}
 	case TypeAccessGroupCreated:
 		d = &AccessGroupCreated{}
 	case TypeAccessGroupUpdated:
@@ -154,5 +156,6 @@ func EventTypes() []EventData {
 		&AccessGroupPermissionAdded{}, &AccessGroupPermissionChanged{}, &AccessGroupPermissionRemoved{},
 		&AccessRoleCreated{}, &AccessPermissionCreated{}, &IDsAllocated{},
 		&RoleCreated{}, &RoleUpdated{}, &RoleDeleted{},
+		&AuthFailed{},
 	}
 }

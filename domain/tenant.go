@@ -43,8 +43,8 @@ func (t *Tenant) Apply(e Event) {
 
 // CreateTenant decides the creation of a tenant.
 func (t *Tenant) CreateTenant(extID, displayName string) ([]EventData, error) {
-	if !ValidToken(extID) {
-		return nil, Invalid("ext_id", "must be 1 to 64 letters, digits, '-' or '_'")
+	if !ValidToken(extID) || extID[0] == '_' {
+		return nil, Invalid("ext_id", "must be 1 to 64 letters, digits, '-' or '_', not starting with '_'")
 	}
 	displayName = strings.TrimSpace(displayName)
 	if displayName == "" {

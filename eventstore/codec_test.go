@@ -84,6 +84,9 @@ var samples = map[string]domain.EventData{
 		Permissions: []string{"access-points:read", "access-points:write"}},
 	"role.updated.v1": &domain.RoleUpdated{Description: "Read doors", Permissions: []string{"access-points:read"}},
 	"role.deleted.v1": &domain.RoleDeleted{},
+
+	"auth.failed.v1": &domain.AuthFailed{Scheme: "token", Reason: "revoked", Subject: "service_user:7d1c",
+		RemoteAddr: "192.0.2.7", Path: "/api/v1/individuals"},
 }
 
 func goldenName(d domain.EventData) string {

@@ -48,13 +48,14 @@ func (s *Server) authenticate(r *http.Request) (principal, error) {
 	if r.Header.Get("Authorization") == "" && r.Header.Get("X-Token") != "" {
 		p, err := s.authenticateSelf(r.Header.Get("X-Token"))
 		if errors.Is(err, errInvalidSelfToken) {
+			s.authFailed(r, "", "x-token", "invalid_token", "")
 			return principal{}, domain.Errorf(domain.CodeUnauthorized, "the X-Token is not valid")
 		}
 		return p, err
 	}
 	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if ok && strings.EqualFold(scheme, "Bearer") && token != "" {
-		return s.authenticateBearer(token)
+		return s.authenticateBearer(r, token)
 	}
 	if !ok || !strings.EqualFold(scheme, "Token") || token == "" {
 		return principal{}, domain.Errorf(domain.CodeUnauthorized,
@@ -77,10 +78,17 @@ func (s *Server) authenticate(r *http.Request) (principal, error) {
 			return principal{}, err
 		}
 	}
-	if !found || grant.Revoked {
+	if !found {
+		s.authFailed(r, "", "token", "unknown", "")
+		return principal{}, domain.Errorf(domain.CodeUnauthorized, "the token is not valid")
+	}
+	subject := "service_user:" + grant.ServiceUserID
+	if grant.Revoked {
+		s.authFailed(r, grant.Tenant, "token", "revoked", subject)
 		return principal{}, domain.Errorf(domain.CodeUnauthorized, "the token is not valid")
 	}
 	if !time.Now().Before(grant.ExpiresAt) {
+		s.authFailed(r, grant.Tenant, "token", "expired", subject)
 		return principal{}, domain.Errorf(domain.CodeExpired, "the token expired at %s", grant.ExpiresAt.UTC().Format(time.RFC3339))
 	}
 	user, ok, err := s.db.ServiceUser(grant.Tenant, grant.ServiceUserID)
@@ -88,6 +96,7 @@ func (s *Server) authenticate(r *http.Request) (principal, error) {
 		return principal{}, err
 	}
 	if !ok {
+		s.authFailed(r, grant.Tenant, "token", "user_deleted", subject)
 		return principal{}, domain.Errorf(domain.CodeUnauthorized, "the token is not valid")
 	}
 	perms, err := s.rolePermissions(grant.Tenant, user.Role)

@@ -114,6 +114,11 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	given := commands.HashToken(secret)
+	if !found {
+		s.authFailed(r, "", "client_credentials", "unknown_client", "")
+	} else if subtle.ConstantTimeCompare(given, client.SecretHash) != 1 {
+		s.authFailed(r, tenant, "client_credentials", "wrong_secret", "oauth_client:"+client.ID)
+	}
 	if !found || subtle.ConstantTimeCompare(given, client.SecretHash) != 1 {
 		writeOAuthError(w, http.StatusUnauthorized, "invalid_client", "unknown client or wrong secret")
 		return
@@ -146,16 +151,18 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 }
 
 // authenticateBearer resolves an access token into a principal.
-func (s *Server) authenticateBearer(raw string) (principal, error) {
+func (s *Server) authenticateBearer(r *http.Request, raw string) (principal, error) {
 	pub := s.signingKey.Public()
 	var claims accessClaims
 	_, err := jwt.ParseWithClaims(raw, &claims, func(t *jwt.Token) (any, error) { return pub, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}), jwt.WithIssuer(tokenIssuer),
 		jwt.WithAudience(tokenAudience), jwt.WithExpirationRequired(), jwt.WithLeeway(5*time.Second))
 	if errors.Is(err, jwt.ErrTokenExpired) {
+		s.authFailed(r, "", "bearer", "expired", "")
 		return principal{}, domain.Errorf(domain.CodeExpired, "the access token expired; request a new one")
 	}
 	if err != nil {
+		s.authFailed(r, "", "bearer", "invalid_token", "")
 		return principal{}, domain.Errorf(domain.CodeUnauthorized, "the access token is not valid")
 	}
 	client, tenant, found, err := s.db.OAuthClientByID(claims.Subject)
@@ -163,6 +170,7 @@ func (s *Server) authenticateBearer(raw string) (principal, error) {
 		return principal{}, err
 	}
 	if !found || tenant != claims.Tenant {
+		s.authFailed(r, claims.Tenant, "bearer", "client_deleted", "oauth_client:"+claims.Subject)
 		return principal{}, domain.Errorf(domain.CodeUnauthorized, "the access token's client no longer exists")
 	}
 	rolePerms, err := s.rolePermissions(tenant, client.Role)

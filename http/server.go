@@ -71,6 +71,12 @@ type Server struct {
 	otps          *projections.OTPs
 	smtp          SMTP
 	otpSendLimits *limiters
+	// failures queues refused authentications for the audit trail;
+	// failureLimits budgets them per address.
+	failures      chan authFailure
+	failureLimits *limiters
+	stopAudit     context.CancelFunc
+	auditDone     chan struct{}
 	metrics       *metrics
 	ready         atomic.Bool
 	idem          *idempotencyLocks
@@ -94,6 +100,8 @@ func NewServer(cfg Config) *Server {
 	s.otps, s.smtp = cfg.OTPs, cfg.SMTP
 	// A person gets at most three codes at once and one per 30 s after.
 	s.otpSendLimits = newLimiters(RateLimit{Rate: 1.0 / 30, Burst: 3})
+	s.failures = make(chan authFailure, authFailureQueue)
+	s.failureLimits = newLimiters(RateLimit{Rate: 1, Burst: 20})
 	s.callerLimits = newLimiters(cfg.CallerLimit)
 	s.tokenLimits = newLimiters(cfg.TokenLimit)
 	if s.maxBody == 0 {
@@ -145,6 +153,10 @@ func (s *Server) Open(addr string) error {
 	if err != nil {
 		return err
 	}
+	var ctx context.Context
+	ctx, s.stopAudit = context.WithCancel(context.Background())
+	s.auditDone = make(chan struct{})
+	go s.recordAuthFailures(ctx, s.auditDone)
 	s.ln = ln
 	s.http = &http.Server{
 		Handler:           s.router,
@@ -173,7 +185,10 @@ func (s *Server) Close(ctx context.Context) error {
 	if s.http == nil {
 		return nil
 	}
-	return s.http.Shutdown(ctx)
+	err := s.http.Shutdown(ctx)
+	s.stopAudit()
+	<-s.auditDone
+	return err
 }
 
 // handleUnmatched answers a request no route matched. gorilla/mux loses a

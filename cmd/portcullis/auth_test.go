@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/portcullis/portcullis/domain"
 )
 
 // as returns a client of the same server that authenticates with token.
@@ -219,4 +221,46 @@ func TestCustomRoles(t *testing.T) {
 		UpdatedAt   *time.Time `json:"updated_at"`
 	}]](t, m.c.do(t, "GET", "/api/v1/roles", nil))
 	requireEqual(t, "roles listed after the delete", roles.Meta.Pagination.TotalItems, 4)
+}
+
+// Refused authentications become auth.failed events of the tenant they
+// concern (or of the system record when no tenant is known), without the
+// secret that was presented.
+func TestFailedAuthenticationsAreEvents(t *testing.T) {
+	t.Parallel()
+	m := mustRunFresh(t)
+	u, tok := mustServiceUser(t, m.c, "soon-revoked", "viewer", time.Hour)
+	r := m.c.do(t, "DELETE", "/api/v1/service-users/"+u.ID+"/tokens/"+tok.TokenID, nil)
+	requireStatus(t, r, http.StatusOK)
+	requireNativeError(t, as(m.c, tok.Token).do(t, "GET", "/api/v1/individuals", nil), http.StatusUnauthorized, "UNAUTHORIZED", "")
+	requireNativeError(t, as(m.c, "pcat_guessed").do(t, "GET", "/api/v1/individuals", nil), http.StatusUnauthorized, "UNAUTHORIZED", "")
+
+	failures := func(tenant string) []domain.Event {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			events, _, err := m.Store.Load(t.Context(), tenant, domain.Ref{Type: domain.AggregateAuthFailures, ID: domain.AuthFailuresID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(events) > 0 || time.Now().After(deadline) {
+				return events
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	own := failures("default")
+	if len(own) != 1 {
+		t.Fatalf("default tenant has %d auth failures, want 1", len(own))
+	}
+	f := own[0].Data.(*domain.AuthFailed)
+	if f.Reason != "revoked" || f.Subject != "service_user:"+u.ID || f.Scheme != "token" || f.Path != "/api/v1/individuals" {
+		t.Fatalf("recorded failure = %+v", f)
+	}
+	sys := failures(domain.SystemTenant)
+	if len(sys) != 1 || sys[0].Data.(*domain.AuthFailed).Reason != "unknown" {
+		t.Fatalf("system failures = %d (%+v), want one unknown token", len(sys), sys)
+	}
+	mustClose(t, m)
+	requireSecretsAbsent(t, m.Config.DataDir, tok.Token, "pcat_guessed")
 }

@@ -1,0 +1,75 @@
+package http
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/portcullis/portcullis/commands"
+	"github.com/portcullis/portcullis/domain"
+)
+
+// Failed authentications are events, so they reach the audit log like every
+// other fact. They are appended off the request path, through a bounded
+// queue and a per-address budget: a flood of bad tokens must not become a
+// flood of fsyncs, nor slow the refusals down. What the budget drops is
+// counted in the logs, not lost silently.
+
+type authFailure struct {
+	tenant string
+	reqID  string
+	f      domain.AuthFailed
+}
+
+// authFailureQueue bounds the failures waiting to be appended.
+const authFailureQueue = 1024
+
+// authFailed queues the record of a refused authentication. tenant is empty
+// when unknown; the record then goes to domain.SystemTenant.
+func (s *Server) authFailed(r *http.Request, tenant, scheme, reason, subject string) {
+	addr := clientAddr(r)
+	if ok, _ := s.failureLimits.allow(addr); !ok {
+		s.logger.Warn("auth failure not recorded: address over its budget", slog.String("remote_addr", addr))
+		return
+	}
+	if tenant == "" {
+		tenant = domain.SystemTenant
+	}
+	f := authFailure{tenant: tenant, reqID: requestID(r.Context()), f: domain.AuthFailed{
+		Scheme: scheme, Reason: reason, Subject: subject, RemoteAddr: addr, Path: r.URL.Path}}
+	select {
+	case s.failures <- f:
+	default:
+		s.logger.Warn("auth failure not recorded: queue full", slog.String("remote_addr", addr))
+	}
+}
+
+// recordAuthFailures appends queued failures until ctx ends, then those
+// still queued, within a short grace period.
+func (s *Server) recordAuthFailures(ctx context.Context, done chan<- struct{}) {
+	defer close(done)
+	appendOne := func(ctx context.Context, f authFailure) {
+		meta := commands.Meta{Tenant: f.tenant, Actor: "anonymous", RequestID: f.reqID, CommandID: commands.NewCommandID()}
+		if _, err := s.cmd.RecordAuthFailure(ctx, meta, f.f); err != nil {
+			s.logger.Warn("auth failure not recorded", slog.Any("err", err))
+		}
+	}
+	for {
+		select {
+		case f := <-s.failures:
+			appendOne(ctx, f)
+		case <-ctx.Done():
+			grace, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			for {
+				select {
+				case f := <-s.failures:
+					appendOne(grace, f)
+				default:
+					return
+				}
+			}
+		}
+	}
+}
