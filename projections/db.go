@@ -88,7 +88,8 @@ func allBuckets() [][]byte {
 		bucketIndividualsByExtID, bucketCounts, bucketHistory,
 		bucketServiceUsers, bucketTokens, bucketTokenHashes, bucketOAuthClients, bucketOAuthClientIDs, bucketRoles,
 		bucketNevisUsers, bucketDispatchTargets, bucketDispatchTargetsByCreated,
-		bucketFidoUafCredentials, bucketFidoUafCredentialsByCreated, bucketDispatchTargetHistory}
+		bucketFidoUafCredentials, bucketFidoUafCredentialsByCreated, bucketDispatchTargetHistory,
+		bucketAccessGroups, bucketAccessGroupPermissions, bucketAccessRecords}
 }
 
 // key joins a tenant and parts into a bbolt key. Tenants and ids are subject
