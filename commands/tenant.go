@@ -53,3 +53,13 @@ func (c *Commands) EnsureTenant(ctx context.Context, meta Meta, extID, displayNa
 	}
 	return err
 }
+
+// TenantExists answers from the log whether a tenant exists, so that a
+// tenant created a moment ago counts before the read models have it.
+func (c *Commands) TenantExists(ctx context.Context, extID string) (bool, error) {
+	if !domain.ValidToken(extID) {
+		return false, nil
+	}
+	s, err := load[domain.Tenant](ctx, c, extID, domain.Ref{Type: domain.AggregateTenant, ID: extID})
+	return s.State.Exists(), err
+}

@@ -66,7 +66,7 @@ func (s *Server) targetTenant(r *http.Request, obj object, own string) (string, 
 	if !caller(r.Context()).SystemAdmin {
 		return "", domain.Errorf(domain.CodeInsufficientPermissions, "only a system admin creates credentials in another tenant")
 	}
-	if _, ok, err := s.db.Tenant(tenant); err != nil {
+	if ok, err := s.cmd.TenantExists(r.Context(), tenant); err != nil {
 		return "", err
 	} else if !ok {
 		return "", domain.Invalid("tenant", "no tenant %q", tenant)
@@ -233,7 +233,10 @@ func (s *Server) handleTokenIssue(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	if err := obj.only("expires_at"); err != nil {
+	if err := obj.only("expires_at", "tenant"); err != nil {
+		return err
+	}
+	if m.Tenant, err = s.targetTenant(r, obj, m.Tenant); err != nil {
 		return err
 	}
 	raw, _, err := obj.str("expires_at", false)
