@@ -68,6 +68,26 @@ func (c *Commands) ResolveUser(ctx context.Context, tenant, extID string) (strin
 	return claim.State.Owner, nil
 }
 
+// requireAlive is the check every nevis_user decision repeats: the person
+// must still live. A decision retried after a conflict (another writer,
+// perhaps the person's deletion, moved the aggregate) reads the individual
+// from the log rather than the cache.
+func (c *Commands) requireAlive(ctx context.Context, tenant, userID, userExtID string, attempt *int) error {
+	ref := individualRef(userID)
+	if *attempt > 0 {
+		c.cache.drop(eventstore.Subject(tenant, ref))
+	}
+	*attempt++
+	ind, err := load[domain.Individual](ctx, c, tenant, ref)
+	if err != nil {
+		return err
+	}
+	if !ind.State.Exists() {
+		return UserNotFound(userExtID)
+	}
+	return nil
+}
+
 // DispatchTargetResult is a dispatch target after a command. Version is the
 // person's nevis_user aggregate version: the ETag of every record in it.
 type DispatchTargetResult struct {
@@ -97,6 +117,7 @@ func (c *Commands) CreateDispatchTarget(ctx context.Context, meta Meta, userExtI
 		extID = deriveID(meta.CommandID, "dispatch_target", 0)
 	}
 	var after snap[domain.NevisUser]
+	attempt := 0
 	pos, err := c.run(ctx, meta, ref, func() ([]change, error) {
 		s, err := load[domain.NevisUser](ctx, c, meta.Tenant, ref)
 		if err != nil {
@@ -105,6 +126,9 @@ func (c *Commands) CreateDispatchTarget(ctx context.Context, meta Meta, userExtI
 		after = s
 		if s.applied(meta.CommandID) {
 			return nil, nil
+		}
+		if err := c.requireAlive(ctx, meta.Tenant, uid, userExtID, &attempt); err != nil {
+			return nil, err
 		}
 		data, _, err := s.State.CreateDispatchTarget(extID, in, att)
 		if err != nil {
@@ -136,6 +160,7 @@ func (c *Commands) DeleteDispatchTarget(ctx context.Context, meta Meta, userExtI
 	}
 	ref := nevisUserRef(uid)
 	var after snap[domain.NevisUser]
+	attempt := 0
 	pos, err := c.run(ctx, meta, ref, func() ([]change, error) {
 		s, err := load[domain.NevisUser](ctx, c, meta.Tenant, ref)
 		if err != nil {
@@ -144,6 +169,9 @@ func (c *Commands) DeleteDispatchTarget(ctx context.Context, meta Meta, userExtI
 		after = s
 		if s.applied(meta.CommandID) {
 			return nil, nil
+		}
+		if err := c.requireAlive(ctx, meta.Tenant, uid, userExtID, &attempt); err != nil {
+			return nil, err
 		}
 		if err := meta.checkVersion(s.Seq); err != nil {
 			return nil, err
@@ -177,6 +205,7 @@ func (c *Commands) CreateFidoUafCredential(ctx context.Context, meta Meta, userE
 		extID = deriveID(meta.CommandID, "fido_uaf_credential", 0)
 	}
 	var after snap[domain.NevisUser]
+	attempt := 0
 	pos, err := c.run(ctx, meta, ref, func() ([]change, error) {
 		s, err := load[domain.NevisUser](ctx, c, meta.Tenant, ref)
 		if err != nil {
@@ -185,6 +214,9 @@ func (c *Commands) CreateFidoUafCredential(ctx context.Context, meta Meta, userE
 		after = s
 		if s.applied(meta.CommandID) {
 			return nil, nil
+		}
+		if err := c.requireAlive(ctx, meta.Tenant, uid, userExtID, &attempt); err != nil {
+			return nil, err
 		}
 		data, fields, err := s.State.CreateFidoUafCredential(extID, in)
 		if err != nil {
@@ -224,6 +256,7 @@ func (c *Commands) DeleteFidoUafCredential(ctx context.Context, meta Meta, userE
 	}
 	ref := nevisUserRef(uid)
 	var after snap[domain.NevisUser]
+	attempt := 0
 	pos, err := c.run(ctx, meta, ref, func() ([]change, error) {
 		s, err := load[domain.NevisUser](ctx, c, meta.Tenant, ref)
 		if err != nil {
@@ -232,6 +265,9 @@ func (c *Commands) DeleteFidoUafCredential(ctx context.Context, meta Meta, userE
 		after = s
 		if s.applied(meta.CommandID) {
 			return nil, nil
+		}
+		if err := c.requireAlive(ctx, meta.Tenant, uid, userExtID, &attempt); err != nil {
+			return nil, err
 		}
 		if err := meta.checkVersion(s.Seq); err != nil {
 			return nil, err

@@ -52,6 +52,13 @@ var nevisStatus = map[domain.Code]struct {
 	domain.CodeInternal:                {http.StatusInternalServerError, "errors.fatalError"},
 }
 
+// nevisDetailStatus gives the few nevisIDM codes whose status is not their
+// domain code's: a bad X-Token is an authentication failure in the domain,
+// and nevisIDM answers it 422.
+var nevisDetailStatus = map[string]int{
+	"errors.invalidJWTToken": http.StatusUnprocessableEntity,
+}
+
 type nevisErrorBody struct {
 	Errors []nevisErrorMessage `json:"errors"`
 }
@@ -83,7 +90,11 @@ func (s *Server) writeNevisError(w http.ResponseWriter, r *http.Request, err err
 	if (code == domain.CodeTooManyRequests || code == domain.CodeUnavailable) && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", "1")
 	}
-	writeJSON(w, entry.status, nevisErrorBody{Errors: []nevisErrorMessage{{Code: nc, Message: msg}}})
+	status := entry.status
+	if st, ok := nevisDetailStatus[nc]; ok {
+		status = st
+	}
+	writeJSON(w, status, nevisErrorBody{Errors: []nevisErrorMessage{{Code: nc, Message: msg}}})
 }
 
 type nativeErrorBody struct {

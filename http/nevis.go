@@ -69,6 +69,7 @@ const (
 	nevisErrUserEmailFormat      = "errors.userEmailFormat"
 	nevisErrDuplicateEmail       = "errors.duplicateEmail"
 	nevisErrMandatoryParamMissed = domain.NevisErrMandatoryParameterMissing
+	nevisErrInvalidJWTToken      = "errors.invalidJWTToken"
 )
 
 // withNevisAuth authenticates every nevisIDM request with the same schemes
@@ -92,18 +93,18 @@ func (s *Server) withNevisAuth(next http.Handler) http.Handler {
 	})
 }
 
-// authenticateSelfAdmin is the hook for nevisIDM SelfAdmin: an individual
-// acting on their own records with `X-Token: <JWT>` obtained from
-// POST /api/v1/individuals/{id}/otp/verify. That OTP/JWT part of the auth
-// issue is not built yet, so no X-Token is accepted: the request is refused
-// as unauthenticated rather than let through on a token nobody can check.
-// When it is built, this returns a principal limited to that individual, a
-// bad token answers 422 errors.invalidJWTToken "Invalid JWT token.", and
-// the DELETE of a dispatch target admits the user for their own records
-// (see handleNevisDispatchTargetDelete).
-func (s *Server) authenticateSelfAdmin(*http.Request) (principal, error) {
-	return principal{}, domain.Errorf(domain.CodeUnauthorized,
-		"X-Token (nevisIDM SelfAdmin) is not accepted yet; send Authorization: Token <personal access token>")
+// authenticateSelfAdmin resolves nevisIDM SelfAdmin: an individual acting
+// on their own records with `X-Token: <JWT>` from
+// POST /api/v1/individuals/{id}/otp/verify. A token that cannot be used
+// answers as nevisIDM does: 422 errors.invalidJWTToken "Invalid JWT token.".
+// Which routes admit such a caller is decided per route (nevisSelfAdmin).
+func (s *Server) authenticateSelfAdmin(r *http.Request) (principal, error) {
+	p, err := s.authenticateSelf(r.Header.Get("X-Token"))
+	if errors.Is(err, errInvalidSelfToken) {
+		return principal{}, &domain.Error{Code: domain.CodeUnauthorized, Field: "X-Token", Detail: nevisErrInvalidJWTToken,
+			Message: "Invalid JWT token."}
+	}
+	return p, err
 }
 
 // nevisCall is what a nevisIDM handler learns before it runs: the client
@@ -119,10 +120,23 @@ type nevisHandlerFunc func(w http.ResponseWriter, r *http.Request, c nevisCall) 
 // rights (a missing right names the first, as nevisIDM does); the client
 // named by the path's {clientExtId}, or else the query's clientExtId, must
 // exist and be the caller's tenant. The checks run in that order, so a
-// caller without the right learns nothing about which clients exist.
+// caller without the right learns nothing about which clients exist. A
+// SelfAdmin caller (X-Token) holds no rights and is refused.
 func (s *Server) nevis(rights []string, h nevisHandlerFunc) http.HandlerFunc {
+	return s.nevisRoute(rights, false, h)
+}
+
+// nevisSelfAdmin is nevis for routes that also admit SelfAdmin: the user of
+// the path's {userExtId} acting on their own records with an X-Token. Such
+// a caller naming another user is refused as lacking the right, whether or
+// not that user exists.
+func (s *Server) nevisSelfAdmin(rights []string, h nevisHandlerFunc) http.HandlerFunc {
+	return s.nevisRoute(rights, true, h)
+}
+
+func (s *Server) nevisRoute(rights []string, selfAdmin bool, h nevisHandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		c, err := s.nevisAuthorize(r, rights)
+		c, err := s.nevisAuthorize(r, rights, selfAdmin)
 		if err == nil {
 			err = h(w, r, c)
 		}
@@ -132,11 +146,16 @@ func (s *Server) nevis(rights []string, h nevisHandlerFunc) http.HandlerFunc {
 	}
 }
 
-func (s *Server) nevisAuthorize(r *http.Request, rights []string) (nevisCall, error) {
+func errMissingRight(right string) error {
+	return &domain.Error{Code: domain.CodeInsufficientPermissions, Detail: nevisErrInsufficientRights,
+		Message: fmt.Sprintf("Permission denied: Caller does not have the required right '%s' to perform this action", right)}
+}
+
+func (s *Server) nevisAuthorize(r *http.Request, rights []string, selfAdmin bool) (nevisCall, error) {
 	p := caller(r.Context())
-	if !domain.Can(p.Permissions, rights...) {
-		return nevisCall{}, &domain.Error{Code: domain.CodeInsufficientPermissions, Detail: nevisErrInsufficientRights,
-			Message: fmt.Sprintf("Permission denied: Caller does not have the required right '%s' to perform this action", rights[0])}
+	self := p.Self != ""
+	if (self && !selfAdmin) || (!self && !domain.Can(p.Permissions, rights...)) {
+		return nevisCall{}, errMissingRight(rights[0])
 	}
 	extID, inPath := mux.Vars(r)["clientExtId"]
 	if !inPath {
@@ -161,6 +180,15 @@ func (s *Server) nevisAuthorize(r *http.Request, rights []string) (nevisCall, er
 	if t.ExtID != p.Tenant {
 		return nevisCall{}, &domain.Error{Code: domain.CodeForbidden, Detail: nevisErrDataroomDenied,
 			Message: "Permission denied: " + rights[0]}
+	}
+	if self {
+		ind, ok, err := s.db.Individual(p.Tenant, p.Self)
+		if err != nil {
+			return nevisCall{}, err
+		}
+		if !ok || ind.ExtID != mux.Vars(r)["userExtId"] {
+			return nevisCall{}, errMissingRight(rights[0])
+		}
 	}
 	return nevisCall{ClientExtID: t.ExtID, ClientName: t.DisplayName}, nil
 }

@@ -15,10 +15,9 @@ func (s *Server) registerNevisDispatchTargetRoutes(r *mux.Router) {
 	r.HandleFunc(list, s.nevis([]string{rightDispatchTargetView}, s.handleNevisDispatchTargetList)).Methods("GET")
 	r.HandleFunc(list, s.nevis([]string{rightDispatchTargetCreate}, s.handleNevisDispatchTargetCreate)).Methods("POST")
 	r.HandleFunc(one, s.nevis([]string{rightDispatchTargetView}, s.handleNevisDispatchTargetView)).Methods("GET")
-	// Either right deletes a target, as in nevisIDM; a refusal names the
-	// first. SelfAdmin (the user themself with X-Token) will be admitted
-	// here once authenticateSelfAdmin is built.
-	r.HandleFunc(one, s.nevis([]string{rightCredentialDelete, rightDispatchTargetDelete}, s.handleNevisDispatchTargetDelete)).Methods("DELETE")
+	// Either right deletes a target, as in nevisIDM, and so does the user
+	// themself with an X-Token (SelfAdmin); a refusal names the first right.
+	r.HandleFunc(one, s.nevisSelfAdmin([]string{rightCredentialDelete, rightDispatchTargetDelete}, s.handleNevisDispatchTargetDelete)).Methods("DELETE")
 	r.HandleFunc("/history/dispatch-targets", s.nevis([]string{rightHistoryView}, s.handleNevisDispatchTargetHistory)).Methods("GET")
 }
 

@@ -153,13 +153,14 @@ func TestNevisResponsesMatchOpenAPI(t *testing.T) {
 	s.do(nil, "GET", "/default/users/spec-user/fido-uaf-credentials/c404", nil)
 	s.do(viewer, "DELETE", "/default/users/spec-user/fido-uaf-credentials/c1", nil)
 
-	// The DELETE of the seed, with every status it lists but 422.
+	// The DELETE of the seed, with every status it lists.
 	s.do(nil, "DELETE", "/client-123/users/spec-user/dispatch-targets/dt-1", nil)
 	s.do(nil, "DELETE", "/default/users/user-123/dispatch-targets/dt-1", nil)
 	s.do(nil, "DELETE", "/default/users/spec-user/dispatch-targets/dt-123", nil)
 	s.do(viewer, "DELETE", "/default/users/spec-user/dispatch-targets/dt-1", nil)
 	s.do(nil, "DELETE", "/acme/users/spec-user/dispatch-targets/dt-1", nil)
 	s.do(anon, "DELETE", "/default/users/spec-user/dispatch-targets/dt-1", nil)
+	s.do(as(m.c, ""), "DELETE", "/default/users/spec-user/dispatch-targets/dt-1", nil, "Authorization", "", "X-Token", "not-a-jwt")
 	s.do(nil, "DELETE", "/default/users/spec-user/dispatch-targets/dt-1", nil, "If-Match", `"1"`)
 	requireStatus(t, s.do(nil, "DELETE", "/default/users/spec-user/dispatch-targets/dt-1", nil), http.StatusNoContent)
 	requireStatus(t, s.do(nil, "DELETE", "/default/users/spec-user/fido-uaf-credentials/c1", nil), http.StatusNoContent)
@@ -188,6 +189,7 @@ func TestNevisResponsesMatchOpenAPI(t *testing.T) {
 		"DELETE /{clientExtId}/users/{userExtId}/dispatch-targets/{dispatchTargetExtId} 403",
 		"DELETE /{clientExtId}/users/{userExtId}/dispatch-targets/{dispatchTargetExtId} 404",
 		"DELETE /{clientExtId}/users/{userExtId}/dispatch-targets/{dispatchTargetExtId} 412",
+		"DELETE /{clientExtId}/users/{userExtId}/dispatch-targets/{dispatchTargetExtId} 422",
 		"POST /{clientExtId}/users/{userExtId}/fido-uaf-credentials 409",
 		"GET /history/dispatch-targets 200", "GET /history/dispatch-targets 400",
 	} {
