@@ -97,6 +97,70 @@ func (s *Server) writeNevisError(w http.ResponseWriter, r *http.Request, err err
 	writeJSON(w, status, nevisErrorBody{Errors: []nevisErrorMessage{{Code: nc, Message: msg}}})
 }
 
+// esystemsStatus is the one table that turns a domain code into a status on
+// the eSystems face, with the error Type and Title its clients know. The
+// reference defines 400, 401, 403, 404 and 500 (and spells its 403 Title
+// "Bad Request"); the statuses the contract adds for every face get Types
+// of the same form, marked "ours".
+var esystemsStatus = map[domain.Code]struct {
+	status     int
+	typ, title string
+}{
+	domain.CodeInvalid:                 {http.StatusBadRequest, "/Errors/Bad Input", "Bad Request"},
+	domain.CodeUnauthorized:            {http.StatusUnauthorized, "/Errors/Unauthorized", "Unauthorized"},
+	domain.CodeExpired:                 {http.StatusUnauthorized, "/Errors/Unauthorized", "Unauthorized"}, // an expired token is no login
+	domain.CodeForbidden:               {http.StatusForbidden, "/Errors/Permission", "Bad Request"},
+	domain.CodeInsufficientPermissions: {http.StatusForbidden, "/Errors/Permission", "Bad Request"},
+	domain.CodeNotFound:                {http.StatusNotFound, "/Errors/Not Found", "Not Found"},
+	domain.CodeConflict:                {http.StatusConflict, "/Errors/Conflict", "Conflict"},                                 // ours
+	domain.CodeDeleteProtected:         {http.StatusConflict, "/Errors/Conflict", "Conflict"},                                 // ours
+	domain.CodeDisabled:                {http.StatusConflict, "/Errors/Conflict", "Conflict"},                                 // ours
+	domain.CodePreconditionFailed:      {http.StatusPreconditionFailed, "/Errors/Precondition Failed", "Precondition Failed"}, // ours
+	domain.CodeTooManyRequests:         {http.StatusTooManyRequests, "/Errors/Too Many Requests", "Too Many Requests"},        // ours
+	domain.CodeUnavailable:             {http.StatusServiceUnavailable, "/Errors/Service Unavailable", "Service Unavailable"}, // ours
+	domain.CodeInternal:                {http.StatusInternalServerError, "/Errors/Internal Server Error", "Internal Server Error"},
+}
+
+// esMultipleRowsType is the Type of a value that matched several records
+// (domain.DetailMultipleRows), spelled as the reference spells it.
+const esMultipleRowsType = "/Errors/Multible Rows"
+
+type esErrorBody struct {
+	Errors     []string `json:"Errors"`
+	Type       string   `json:"Type"`
+	Title      string   `json:"Title"`
+	StatusCode int      `json:"StatusCode"`
+	Instance   string   `json:"Instance"`
+	RequestKey string   `json:"RequestKey"`
+}
+
+// writeESystemsError answers with the eSystems error envelope: the message
+// names its field in front; Instance is the request path and RequestKey
+// the request id. An internal error is logged, never shown.
+func (s *Server) writeESystemsError(w http.ResponseWriter, r *http.Request, err error) {
+	code := domain.ErrorCode(err)
+	entry := esystemsStatus[code]
+	if domain.ErrorDetail(err) == domain.DetailMultipleRows {
+		entry.typ = esMultipleRowsType
+	}
+	msg := domain.ErrorMessage(err)
+	if field := domain.ErrorField(err); field != "" {
+		msg = field + ": " + msg
+	}
+	if code == domain.CodeInternal {
+		msg = "An internal server error is an error on the web server you're trying to access."
+		if errors.Is(err, r.Context().Err()) {
+			msg = "The request was cancelled or timed out."
+		}
+		s.logger.ErrorContext(r.Context(), "internal error", slog.String("req_id", requestID(r.Context())), slog.Any("err", err))
+	}
+	if (code == domain.CodeTooManyRequests || code == domain.CodeUnavailable) && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", "1")
+	}
+	writeJSON(w, entry.status, esErrorBody{Errors: []string{msg}, Type: entry.typ, Title: entry.title,
+		StatusCode: entry.status, Instance: r.URL.Path, RequestKey: requestID(r.Context())})
+}
+
 type nativeErrorBody struct {
 	Msg   string          `json:"msg"`
 	Error nativeErrorInfo `json:"error"`
@@ -114,6 +178,10 @@ type nativeErrorInfo struct {
 func (s *Server) writeNativeError(w http.ResponseWriter, r *http.Request, err error) {
 	if isNevisRequest(r) { // middleware shared by the faces writes through here
 		s.writeNevisError(w, r, err)
+		return
+	}
+	if isESystemsRequest(r) {
+		s.writeESystemsError(w, r, err)
 		return
 	}
 	code := domain.ErrorCode(err)

@@ -135,6 +135,7 @@ func NewServer(cfg Config) *Server {
 	s.registerRoleRoutes(api)
 	s.registerSelfServiceRoutes(api)
 	s.registerNevisRoutes(s.router)
+	s.registerESystemsRoutes(s.router)
 	return s
 }
 
