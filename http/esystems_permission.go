@@ -2,6 +2,7 @@ package http
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -367,6 +368,13 @@ func (s *Server) handleESGroupPermissionDelete(w http.ResponseWriter, r *http.Re
 		return err
 	}
 	v, res, err := s.cmd.RemoveGroupPermission(r.Context(), m, gid, q.Filter, subField, subID)
+	var e *domain.Error
+	if errors.As(err, &e) && e.Field == subField {
+		// The miss or the Multible Rows is about the path's SubId.
+		named := *e
+		named.Field = "SubId"
+		return &named
+	}
 	if err != nil {
 		return err
 	}
