@@ -296,3 +296,15 @@ func decideOne[T any, P existing[T]](ctx context.Context, c *Commands, meta Meta
 	}
 	return after, Result{Position: pos, Version: after.Seq}, nil
 }
+
+// current returns an aggregate's state for a read on the command side. A
+// cached state that says the record does not exist is checked against the
+// log again: another node may have created it since.
+func current[T any, P existing[T]](ctx context.Context, c *Commands, tenant string, ref domain.Ref) (T, error) {
+	s, err := load[T, P](ctx, c, tenant, ref)
+	if err == nil && !P(&s.State).Exists() {
+		c.cache.drop(eventstore.Subject(tenant, ref))
+		s, err = load[T, P](ctx, c, tenant, ref)
+	}
+	return s.State, err
+}

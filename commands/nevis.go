@@ -29,22 +29,6 @@ func UserNotFound(extID string) *domain.Error {
 		Message: fmt.Sprintf("A user with extId '%s' doesn't exist", extID)}
 }
 
-// Tenant returns a tenant as the log has it, for the nevisIDM face's
-// clientExtId: a tenant created a moment ago is found even while the read
-// models lag. A cached miss is checked against the log again.
-func (c *Commands) Tenant(ctx context.Context, extID string) (domain.Tenant, bool, error) {
-	if !domain.ValidToken(extID) {
-		return domain.Tenant{}, false, nil
-	}
-	ref := domain.Ref{Type: domain.AggregateTenant, ID: extID}
-	s, err := load[domain.Tenant](ctx, c, extID, ref)
-	if err == nil && !s.State.Exists() {
-		c.cache.drop(eventstore.Subject(extID, ref))
-		s, err = load[domain.Tenant](ctx, c, extID, ref)
-	}
-	return s.State, s.State.Exists(), err
-}
-
 // ResolveUser returns the id of the live individual of tenant whose ext_id
 // is extID, or UserNotFound.
 func (c *Commands) ResolveUser(ctx context.Context, tenant, extID string) (string, error) {

@@ -47,7 +47,7 @@ func (c *Commands) roleExists(ctx context.Context, tenant string) domain.RoleExi
 		if !domain.ValidToken(name) {
 			return false
 		}
-		s, err := load[domain.Role](ctx, c, tenant, roleRef(name))
-		return err == nil && s.State.Exists()
+		r, err := current[domain.Role](ctx, c, tenant, roleRef(name))
+		return err == nil && r.Exists()
 	}
 }

@@ -54,12 +54,23 @@ func (c *Commands) EnsureTenant(ctx context.Context, meta Meta, extID, displayNa
 	return err
 }
 
-// TenantExists answers from the log whether a tenant exists, so that a
-// tenant created a moment ago counts before the read models have it.
-func (c *Commands) TenantExists(ctx context.Context, extID string) (bool, error) {
+// Tenant returns a tenant as the log has it, for the faces that name a
+// tenant (nevisIDM's clientExtId, a system admin's "tenant"): one created a
+// moment ago is found even while the read models lag.
+func (c *Commands) Tenant(ctx context.Context, extID string) (domain.Tenant, bool, error) {
 	if !domain.ValidToken(extID) {
-		return false, nil
+		return domain.Tenant{}, false, nil
 	}
-	s, err := load[domain.Tenant](ctx, c, extID, domain.Ref{Type: domain.AggregateTenant, ID: extID})
-	return s.State.Exists(), err
+	t, err := current[domain.Tenant](ctx, c, extID, domain.Ref{Type: domain.AggregateTenant, ID: extID})
+	return t, t.Exists(), err
+}
+
+// Individual returns a person as the log has it, for reads that must not
+// wait for the read models (mailing a code to someone just created).
+func (c *Commands) Individual(ctx context.Context, tenant, id string) (domain.Individual, bool, error) {
+	if !domain.ValidToken(id) {
+		return domain.Individual{}, false, nil
+	}
+	ind, err := current[domain.Individual](ctx, c, tenant, individualRef(id))
+	return ind, ind.Exists(), err
 }

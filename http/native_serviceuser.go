@@ -66,7 +66,7 @@ func (s *Server) targetTenant(r *http.Request, obj object, own string) (string, 
 	if !caller(r.Context()).SystemAdmin {
 		return "", domain.Errorf(domain.CodeInsufficientPermissions, "only a system admin creates credentials in another tenant")
 	}
-	if ok, err := s.cmd.TenantExists(r.Context(), tenant); err != nil {
+	if _, ok, err := s.cmd.Tenant(r.Context(), tenant); err != nil {
 		return "", err
 	} else if !ok {
 		return "", domain.Invalid("tenant", "no tenant %q", tenant)

@@ -79,7 +79,7 @@ func (s *Server) handleOTPSend(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ind, ok, err := s.db.Individual(m.Tenant, id)
+	ind, ok, err := s.cmd.Individual(r.Context(), m.Tenant, id)
 	if err != nil {
 		return err
 	}
