@@ -163,13 +163,18 @@ func TestNevisResponsesMatchOpenAPI(t *testing.T) {
 	s.do(as(m.c, ""), "DELETE", "/default/users/spec-user/dispatch-targets/dt-1", nil, "Authorization", "", "X-Token", "not-a-jwt")
 	s.do(nil, "DELETE", "/default/users/spec-user/dispatch-targets/dt-1", nil, "If-Match", `"1"`)
 	requireStatus(t, s.do(nil, "DELETE", "/default/users/spec-user/dispatch-targets/dt-1", nil), http.StatusNoContent)
-	requireStatus(t, s.do(nil, "DELETE", "/default/users/spec-user/fido-uaf-credentials/c1", nil), http.StatusNoContent)
+	del := s.do(nil, "DELETE", "/default/users/spec-user/fido-uaf-credentials/c1", nil)
+	requireStatus(t, del, http.StatusNoContent)
 
-	// History.
-	r = s.do(nil, "GET", "/history/dispatch-targets?clientExtId=default&limit=3", nil)
+	// History, read at least as new as the last delete.
+	r = s.do(nil, "GET", "/history/dispatch-targets?clientExtId=default&limit=3", nil,
+		"X-Consistency-Token", del.header.Get("X-Consistency-Token"))
 	requireStatus(t, r, http.StatusOK)
-	s.do(nil, "GET", "/history/dispatch-targets?clientExtId=default&continuationToken="+
-		*decode[nevisPage[nevisHistoryRow]](t, r).Pagination.ContinuationToken, nil)
+	next := decode[nevisPage[nevisHistoryRow]](t, r).Pagination.ContinuationToken
+	if next == nil {
+		t.Fatal("a first history page of 3 has no continuation token")
+	}
+	s.do(nil, "GET", "/history/dispatch-targets?clientExtId=default&continuationToken="+*next, nil)
 	s.do(nil, "GET", "/history/dispatch-targets", nil)
 	s.do(nil, "GET", "/history/dispatch-targets?clientExtId=acme", nil)
 	s.do(nil, "GET", "/history/dispatch-targets?clientExtId=nowhere", nil)
