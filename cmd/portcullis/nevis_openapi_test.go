@@ -170,11 +170,11 @@ func TestNevisResponsesMatchOpenAPI(t *testing.T) {
 	r = s.do(nil, "GET", "/history/dispatch-targets?clientExtId=default&limit=3", nil,
 		"X-Consistency-Token", del.header.Get("X-Consistency-Token"))
 	requireStatus(t, r, http.StatusOK)
-	next := decode[nevisPage[nevisHistoryRow]](t, r).Pagination.ContinuationToken
-	if next == nil {
+	cont := decode[nevisPage[nevisHistoryRow]](t, r).Pagination.ContinuationToken
+	if cont == nil {
 		t.Fatal("a first history page of 3 has no continuation token")
 	}
-	s.do(nil, "GET", "/history/dispatch-targets?clientExtId=default&continuationToken="+*next, nil)
+	s.do(nil, "GET", "/history/dispatch-targets?clientExtId=default&continuationToken="+*cont, nil)
 	s.do(nil, "GET", "/history/dispatch-targets", nil)
 	s.do(nil, "GET", "/history/dispatch-targets?clientExtId=acme", nil)
 	s.do(nil, "GET", "/history/dispatch-targets?clientExtId=nowhere", nil)
