@@ -262,3 +262,236 @@ func esGroupEvents(t testing.TB, m *testMain, id string) []domain.Event {
 	}
 	return events
 }
+
+// A bulk sync with DeleteNotExists updates, inserts and deletes in one
+// atomic append; a sync that fails on one item appends nothing; ids come
+// from the tenant's sequence, unique under concurrent creates.
+func TestESystemsPermissionSync(t *testing.T) {
+	t.Parallel()
+	m := mustRunFresh(t)
+	c := esBearer(t, m, "", "operator", esAllScopes...)
+	role, _ := mustES[esRecord](t, c, "/AccessRole", esRecordBody("Staff", "staff"))
+	var perms []esRecord
+	for i := range 3 {
+		p, _ := mustES[esRecord](t, c, "/Permission", esRecordBody(fmt.Sprintf("Door %d", i), fmt.Sprintf("door-%d", i)))
+		perms = append(perms, p)
+	}
+	group, _ := mustES[esRecord](t, c, "/AccessGroup", esRecordBody("Staff doors", "staff-doors"))
+	gp := esPath + "/AccessGroup/" + group.ID
+	for _, p := range perms[:2] {
+		mustES[esGroupPermission](t, c, "/AccessGroup/"+group.ID+"/Permission", map[string]any{"AccessRoleId": role.ID, "PermissionId": p.ID})
+	}
+	// Posting the same pair again updates the record it names.
+	r := c.do(t, "POST", gp+"/Permission", map[string]any{"AccessRoleId": role.ID, "PermissionId": perms[0].ID, "Is_Active": true})
+	requireStatus(t, r, http.StatusOK)
+	requireEqual(t, "upsert of an existing pair", decode[esGroupPermission](t, r).ID, int64(1))
+
+	// Refusals append nothing.
+	before := lastSeq(t, m)
+	sync := gp + "/Permissions?DeleteNotExists=true"
+	body := []any{
+		map[string]any{"AccessRoleId": role.ID, "PermissionId": perms[0].ID, "Is_Active": false},
+		map[string]any{"AccessRoleId": map[string]any{"Field": "ExternalId", "Value": "STAFF"}, "PermissionId": map[string]any{"Field": "ExternalId", "Value": "door-2"}},
+	}
+	unknown := append(append([]any{}, body...), map[string]any{"AccessRoleId": role.ID, "PermissionId": "no-such-permission"})
+	requireESError(t, c.do(t, "PATCH", sync, unknown), http.StatusNotFound, "/Errors/Not Found", "", "[2].PermissionId")
+	requireESError(t, c.do(t, "PATCH", sync, map[string]any{"AccessRoleId": role.ID}), http.StatusBadRequest, "/Errors/Bad Input", "", "body")
+	requireESError(t, c.do(t, "PATCH", sync, []any{map[string]any{"AccessRoleId": role.ID}}), http.StatusBadRequest, "/Errors/Bad Input", "", "[0].PermissionId")
+	requireESError(t, c.do(t, "PATCH", sync, []any{map[string]any{"AccessRoleId": role.ID, "PermissionId": perms[0].ID, "Color": 1}}),
+		http.StatusBadRequest, "/Errors/Bad Input", "", "[0].Color")
+	requireESError(t, c.do(t, "PATCH", gp+"/Permissions?DeleteNotExists=maybe", body), http.StatusBadRequest, "/Errors/Bad Input", "", "DeleteNotExists")
+	requireESError(t, c.do(t, "PATCH", sync, body, "If-Match", `"1"`), http.StatusPreconditionFailed, "/Errors/Precondition Failed", "", "")
+	requireEqual(t, "events appended by refused syncs", lastSeq(t, m), before)
+
+	// The sync: record 1 changes, record 2 goes, a new record 3 comes, in
+	// one append with the allocation of id 3.
+	r = c.do(t, "PATCH", sync, body, "Idempotency-Key", "sync-1")
+	requireStatus(t, r, http.StatusOK)
+	out := decode[esSync](t, r)
+	ids := func(l []esGroupPermission) string {
+		return fmt.Sprint(func() (x []int64) {
+			for _, p := range l {
+				x = append(x, p.ID)
+			}
+			return
+		}())
+	}
+	if ids(out.Updated) != "[1]" || ids(out.Inserted) != "[3]" || ids(out.Deleted) != "[2]" || len(out.Unchanged) != 0 {
+		t.Fatalf("sync outcome %+v", out)
+	}
+	requireEqual(t, "record 1 is inactive", out.Updated[0].IsActive, false)
+	requireEqual(t, "record 3 points at door-2", *out.Inserted[0].PermissionID.ExternalID, "door-2")
+	after := lastSeq(t, m)
+	requireEqual(t, "events of the sync", after-before, uint64(4))
+	events := esGroupEvents(t, m, group.ID)
+	last := events[len(events)-3:]
+	for i, e := range last {
+		if e.CommandID != last[0].CommandID || e.Sequence != before+1+uint64(i) {
+			t.Fatalf("sync event %d: %s at %d by %s, want one command at %d", i, e.Type, e.Sequence, e.CommandID, before+1+uint64(i))
+		}
+	}
+	seqEvents, _, err := m.Store.Load(context.Background(), domain.DefaultTenant, domain.Ref{Type: domain.AggregateIDSequence, ID: domain.IDKindGroupPermission})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := seqEvents[len(seqEvents)-1]; e.CommandID != last[0].CommandID || e.Sequence != after {
+		t.Fatalf("id allocation at %d by %s, want the sync's last position %d", e.Sequence, e.CommandID, after)
+	}
+	// A retry with the same Idempotency-Key answers the same and appends nothing.
+	retry := c.do(t, "PATCH", sync, body, "Idempotency-Key", "sync-1")
+	requireStatus(t, retry, http.StatusOK)
+	requireEqual(t, "replayed body", string(retry.body), string(r.body))
+	requireEqual(t, "events after a replay", lastSeq(t, m), after)
+
+	list := c.do(t, "GET", gp+"/Permissions?Orders=Id%20DESC", nil, "X-Consistency-Token", r.header.Get("X-Consistency-Token"))
+	requireStatus(t, list, http.StatusOK)
+	l := decode[esList[esGroupPermission]](t, list)
+	if l.Meta.TotalItems != 2 || ids(l.Data) != "[3 1]" || l.Meta.Type != "AccessGroupPermission" {
+		t.Fatalf("group permissions after sync: %+v", l)
+	}
+	// Without DeleteNotExists nothing is deleted.
+	r = c.do(t, "PATCH", gp+"/Permissions", []any{map[string]any{"AccessRoleId": role.ID, "PermissionId": perms[1].ID}})
+	requireStatus(t, r, http.StatusOK)
+	if out := decode[esSync](t, r); ids(out.Inserted) != "[4]" || len(out.Deleted) != 0 {
+		t.Fatalf("sync without DeleteNotExists: %+v", out)
+	}
+
+	// Concurrent creates on several groups get distinct ids from the sequence.
+	const n = 8
+	groups := make([]esRecord, n)
+	for i := range groups {
+		groups[i], _ = mustES[esRecord](t, c, "/AccessGroup", esRecordBody(fmt.Sprintf("G%d", i), ""))
+	}
+	got := make(chan int64, n)
+	errs := make(chan error, n)
+	for _, g := range groups {
+		go func() {
+			r, err := c.try("POST", esPath+"/AccessGroup/"+g.ID+"/Permission", map[string]any{"AccessRoleId": role.ID, "PermissionId": perms[0].ID})
+			if err == nil && r.status != http.StatusCreated {
+				err = fmt.Errorf("status %d: %s", r.status, r.body)
+			}
+			var p esGroupPermission
+			if err == nil {
+				err = json.Unmarshal(r.body, &p)
+			}
+			errs <- err
+			got <- p.ID
+		}()
+	}
+	seen := map[int64]bool{}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+		seen[<-got] = true
+	}
+	for id := int64(5); id < 5+n; id++ {
+		if !seen[id] {
+			t.Fatalf("ids of concurrent creates %v, want %d…%d once each", seen, 5, 4+n)
+		}
+	}
+}
+
+// Groups: create, update, upsert, delete; lists page, filter, order and
+// project; bad list parameters are Bad Input.
+func TestESystemsGroupsAndLists(t *testing.T) {
+	t.Parallel()
+	m := mustRunFresh(t)
+	c := esBearer(t, m, "", "admin", esAllScopes...)
+	var tok string
+	for _, n := range []string{"Door B", "Door D", "Door A", "Gate E", "Door C"} {
+		_, r := mustES[esRecord](t, c, "/AccessGroup", esRecordBody(n, "x-"+strings.ToLower(n[len(n)-1:])))
+		tok = r.header.Get("X-Consistency-Token")
+	}
+	get := func(path string) response {
+		t.Helper()
+		return c.do(t, "GET", esPath+path, nil, "X-Consistency-Token", tok)
+	}
+	names := func(l esList[esRecord]) string {
+		var out []string
+		for _, g := range l.Data {
+			out = append(out, g.Name)
+		}
+		return strings.Join(out, ",")
+	}
+	for _, tc := range []struct {
+		query, names string
+		total        int
+	}{
+		{"", "Door B,Door D,Door A,Gate E,Door C", 5},
+		{"?Orders=Name%20DESC&PageSize=2&CurrentPage=2", "Door C,Door B", 5},
+		{"?Filters=" + url.QueryEscape("(Name Like Door%) AND (ExternalId NotIn (x-a, x-b))") + "&Orders=Name", "Door C,Door D", 2},
+		{"?Filters=" + url.QueryEscape("CreatedOn > 2000-01-01 AND Description = x"), "", 0},
+		{"?CurrentPage=9", "", 5},
+	} {
+		r := get("/AccessGroups" + tc.query)
+		requireStatus(t, r, http.StatusOK)
+		l := decode[esList[esRecord]](t, r)
+		if names(l) != tc.names || l.Meta.TotalItems != tc.total || l.Meta.Type != "AccessGroup" {
+			t.Fatalf("%s: got %q total %d, want %q total %d", tc.query, names(l), l.Meta.TotalItems, tc.names, tc.total)
+		}
+	}
+	r := get("/AccessGroups?Fields=Name,Id&PageSize=1")
+	var projected esList[map[string]any]
+	if err := json.Unmarshal(r.body, &projected); err != nil || len(projected.Data) != 1 || len(projected.Data[0]) != 2 ||
+		projected.Meta.PageSize != 1 || projected.Data[0]["Name"] != "Door B" {
+		t.Fatalf("Fields=Name,Id: %s", r.body)
+	}
+	for _, tc := range []struct{ query, field string }{
+		{"?PageSize=0", "PageSize"}, {"?PageSize=1001", "PageSize"}, {"?CurrentPage=x", "CurrentPage"},
+		{"?Filters=Color%20%3D%201", "Filters"}, {"?Filters=Name%20%3D", "Filters"}, {"?Orders=Name%20SIDEWAYS", "Orders"},
+		{"?Fields=Secret", "Fields"}, {"?Filters=CreatedOn%20%3E%20yesterday", "Filters"}, {"?page=1", "page"},
+	} {
+		requireESError(t, get("/AccessGroups"+tc.query), http.StatusBadRequest, "/Errors/Bad Input", esPath+"/AccessGroups", tc.field)
+	}
+
+	// Update, upsert and delete.
+	r = get("/AccessGroup/x-a?Name=ExternalId")
+	requireStatus(t, r, http.StatusOK)
+	a := decode[esRecord](t, r)
+	requireESError(t, c.do(t, "PUT", esPath+"/AccessGroup/"+a.ID, map[string]any{"Name": ""}), http.StatusBadRequest, "/Errors/Bad Input", "", "Name")
+	requireESError(t, c.do(t, "PUT", esPath+"/AccessGroup/"+a.ID, map[string]any{"Name": "A", "Color": 1}), http.StatusBadRequest, "/Errors/Bad Input", "", "Color")
+	requireESError(t, c.do(t, "PUT", esPath+"/AccessGroup/"+a.ID, map[string]any{"ExternalId": "x-b"}), http.StatusConflict, "/Errors/Conflict", "", "ExternalId")
+	requireESError(t, c.do(t, "PUT", esPath+"/AccessGroup/"+a.ID, map[string]any{"Description": "x"}, "If-Match", `"1"`),
+		http.StatusPreconditionFailed, "/Errors/Precondition Failed", "", "")
+	r = c.do(t, "PUT", esPath+"/AccessGroup/"+a.ID, map[string]any{"ExternalId": "x-a2", "Description": "Front"}, "If-Match", r.header.Get("ETag"))
+	requireStatus(t, r, http.StatusOK)
+	if u := decode[esRecord](t, r); *u.ExternalID != "x-a2" || *u.Description != "Front" || u.Name != "Door A" {
+		t.Fatalf("updated group %+v", u)
+	}
+	// Its old ExternalId is free; the upsert by ExternalId creates, then updates.
+	r = c.do(t, "PATCH", esPath+"/AccessGroup", map[string]any{"ExternalId": "x-a", "Name": "Door A (new)"})
+	requireStatus(t, r, http.StatusCreated)
+	created := decode[esRecord](t, r)
+	r = c.do(t, "PATCH", esPath+"/AccessGroup", map[string]any{"ExternalId": "X-A", "Description": "again"})
+	requireStatus(t, r, http.StatusOK)
+	requireEqual(t, "upsert by ExternalId updates", decode[esRecord](t, r).ID, created.ID)
+	r = c.do(t, "PATCH", esPath+"/AccessGroup?Name=Name", map[string]any{"Name": "Gate E", "Description": "by name"})
+	requireStatus(t, r, http.StatusOK)
+	requireESError(t, c.do(t, "PATCH", esPath+"/AccessGroup", map[string]any{"Id": "no-such-group", "Name": "x"}), http.StatusNotFound, "/Errors/Not Found", "", "")
+	requireESError(t, c.do(t, "PATCH", esPath+"/AccessGroup", map[string]any{"Description": "x"}), http.StatusBadRequest, "/Errors/Bad Input", "", "Name")
+	requireESError(t, c.do(t, "POST", esPath+"/AccessGroup", map[string]any{"Name": "dup", "ExternalId": "x-b"}), http.StatusConflict, "/Errors/Conflict", "", "ExternalId")
+	requireESError(t, c.do(t, "POST", esPath+"/AccessGroup", "{"), http.StatusBadRequest, "/Errors/Bad Input", "", "body")
+	requireESError(t, c.do(t, "POST", esPath+"/AccessGroup", map[string]any{"Name": 7}), http.StatusBadRequest, "/Errors/Bad Input", "", "Name")
+
+	r = c.do(t, "DELETE", esPath+"/AccessGroup/"+esB64("x-a2")+"?Name=ExternalId", nil)
+	requireStatus(t, r, http.StatusOK)
+	requireEqual(t, "deleted group", decode[esRecord](t, r).ID, a.ID)
+	tok = r.header.Get("X-Consistency-Token")
+	requireESError(t, get("/AccessGroup/"+a.ID), http.StatusNotFound, "/Errors/Not Found", "", "")
+	requireESError(t, get("/AccessGroup/"+a.ID+"/Permissions"), http.StatusNotFound, "/Errors/Not Found", "", "")
+	requireESError(t, c.do(t, "DELETE", esPath+"/AccessGroup/"+a.ID, nil), http.StatusNotFound, "/Errors/Not Found", "", "")
+	// The freed ExternalId can be taken again.
+	mustES[esRecord](t, c, "/AccessGroup", esRecordBody("Door A again", "x-a2"))
+
+	// Referenced records list and read like groups.
+	_, r = mustES[esRecord](t, c, "/AccessRole", esRecordBody("Visitor", "visitor"))
+	tok = r.header.Get("X-Consistency-Token")
+	r = get("/AccessRoles?Filters=Name%20%3D%20visitor")
+	requireStatus(t, r, http.StatusOK)
+	if l := decode[esList[esRecord]](t, r); l.Meta.TotalItems != 1 || l.Meta.Type != "AccessRole" || l.Data[0].Name != "Visitor" {
+		t.Fatalf("roles named visitor: %+v", l)
+	}
+	requireStatus(t, get("/AccessRole/visitor?Name=ExternalId"), http.StatusOK)
+	requireESError(t, get("/AccessRole/nobody?Name=ExternalId"), http.StatusNotFound, "/Errors/Not Found", "", "")
+}
