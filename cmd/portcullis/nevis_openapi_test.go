@@ -17,34 +17,42 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 )
 
-// specChecker validates real exchanges with the server against the
-// nevisIDM OpenAPI document: every response's status must be documented
-// for its route, and its headers and body must match the schema.
+// specChecker validates real exchanges with the server against a face's
+// OpenAPI document: every response's status must be documented for its
+// route, and its headers and body must match the schema.
 type specChecker struct {
 	t      testing.TB
 	c      *client
 	router routers.Router
+	base   string          // the face's base path, which the document's paths are under
 	seen   map[string]bool // "METHOD template status" checked
 }
 
 func newSpecChecker(t testing.TB, m *testMain) *specChecker {
 	t.Helper()
+	return newFaceSpecChecker(t, m, "nevisidm.yaml", nevisPath)
+}
+
+// newFaceSpecChecker checks against docs/openapi/<file>, whose paths are
+// under base.
+func newFaceSpecChecker(t testing.TB, m *testMain, file, base string) *specChecker {
+	t.Helper()
 	loader := openapi3.NewLoader()
-	doc, err := loader.LoadFromFile("../../docs/openapi/nevisidm.yaml")
+	doc, err := loader.LoadFromFile("../../docs/openapi/" + file)
 	if err != nil {
-		t.Fatalf("load docs/openapi/nevisidm.yaml: %v", err)
+		t.Fatalf("load docs/openapi/%s: %v", file, err)
 	}
 	if err := doc.Validate(loader.Context); err != nil {
-		t.Fatalf("docs/openapi/nevisidm.yaml is not a valid OpenAPI document: %v", err)
+		t.Fatalf("docs/openapi/%s is not a valid OpenAPI document: %v", file, err)
 	}
 	// The document names a relative server; the router matches absolute
 	// URLs, so point it at this test's server.
-	doc.Servers = openapi3.Servers{{URL: "http://" + m.HTTP.Addr() + nevisPath}}
+	doc.Servers = openapi3.Servers{{URL: "http://" + m.HTTP.Addr() + base}}
 	router, err := gorillamux.NewRouter(doc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &specChecker{t: t, c: m.c, router: router, seen: map[string]bool{}}
+	return &specChecker{t: t, c: m.c, router: router, base: base, seen: map[string]bool{}}
 }
 
 // do sends one request with c (the checker's client when nil) and checks
@@ -54,7 +62,7 @@ func (s *specChecker) do(c *client, method, path string, body any, headers ...st
 	if c == nil {
 		c = s.c
 	}
-	r := c.do(s.t, method, nevisPath+path, body, headers...)
+	r := c.do(s.t, method, s.base+path, body, headers...)
 	var raw []byte
 	switch b := body.(type) {
 	case nil:
@@ -63,7 +71,7 @@ func (s *specChecker) do(c *client, method, path string, body any, headers ...st
 	default:
 		raw, _ = json.Marshal(b)
 	}
-	req, err := http.NewRequest(method, "http://"+strings.TrimPrefix(c.base, "http://")+nevisPath+path, bytes.NewReader(raw))
+	req, err := http.NewRequest(method, "http://"+strings.TrimPrefix(c.base, "http://")+s.base+path, bytes.NewReader(raw))
 	if err != nil {
 		s.t.Fatal(err)
 	}
