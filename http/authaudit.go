@@ -30,7 +30,7 @@ const authFailureQueue = 1024
 func (s *Server) authFailed(r *http.Request, tenant, scheme, reason, subject string) {
 	addr := clientAddr(r)
 	if ok, _ := s.failureLimits.allow(addr); !ok {
-		s.logger.Warn("auth failure not recorded: address over its budget", slog.String("remote_addr", addr))
+		s.failuresDropped.Add(1)
 		return
 	}
 	if tenant == "" {
@@ -41,7 +41,15 @@ func (s *Server) authFailed(r *http.Request, tenant, scheme, reason, subject str
 	select {
 	case s.failures <- f:
 	default:
-		s.logger.Warn("auth failure not recorded: queue full", slog.String("remote_addr", addr))
+		s.failuresDropped.Add(1)
+	}
+}
+
+// reportDropped logs how many failures went unrecorded since the last
+// report: one line a minute at most, however many there were.
+func (s *Server) reportDropped() {
+	if n := s.failuresDropped.Swap(0); n > 0 {
+		s.logger.Warn("auth failures not recorded: over the per-address budget or the queue", slog.Int64("count", n))
 	}
 }
 
@@ -55,11 +63,16 @@ func (s *Server) recordAuthFailures(ctx context.Context, done chan<- struct{}) {
 			s.logger.Warn("auth failure not recorded", slog.Any("err", err))
 		}
 	}
+	tick := time.NewTicker(time.Minute)
+	defer tick.Stop()
 	for {
 		select {
 		case f := <-s.failures:
 			appendOne(ctx, f)
+		case <-tick.C:
+			s.reportDropped()
 		case <-ctx.Done():
+			s.reportDropped()
 			grace, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			for {

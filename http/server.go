@@ -73,13 +73,14 @@ type Server struct {
 	otpSendLimits *limiters
 	// failures queues refused authentications for the audit trail;
 	// failureLimits budgets them per address.
-	failures      chan authFailure
-	failureLimits *limiters
-	stopAudit     context.CancelFunc
-	auditDone     chan struct{}
-	metrics       *metrics
-	ready         atomic.Bool
-	idem          *idempotencyLocks
+	failures        chan authFailure
+	failureLimits   *limiters
+	failuresDropped atomic.Int64
+	stopAudit       context.CancelFunc
+	auditDone       chan struct{}
+	metrics         *metrics
+	ready           atomic.Bool
+	idem            *idempotencyLocks
 
 	router *mux.Router
 	http   *http.Server
@@ -137,6 +138,30 @@ func NewServer(cfg Config) *Server {
 	s.registerNevisRoutes(s.router)
 	s.registerESystemsRoutes(s.router)
 	return s
+}
+
+// Route is one method and path template the server answers.
+type Route struct{ Method, Path string }
+
+// Routes lists every route of every face, for tests that must cover all of
+// them (the authentication matrix) and for documentation checks.
+func (s *Server) Routes() []Route {
+	var out []Route
+	_ = s.router.Walk(func(r *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+		path, err := r.GetPathTemplate()
+		if err != nil {
+			return nil
+		}
+		methods, err := r.GetMethods()
+		if err != nil {
+			return nil
+		}
+		for _, m := range methods {
+			out = append(out, Route{Method: m, Path: path})
+		}
+		return nil
+	})
+	return out
 }
 
 // Handler is the server's root handler, for tests and embedding.
