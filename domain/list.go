@@ -14,3 +14,10 @@ type Page struct {
 
 // Offset is the number of items before the window.
 func (p Page) Offset() int { return (p.Page - 1) * p.Limit }
+
+// Bounds returns the window [lo, hi) of a list of n items, empty beyond the
+// last page.
+func (p Page) Bounds(n int) (lo, hi int) {
+	lo = min(p.Offset(), n)
+	return lo, min(lo+p.Limit, n)
+}

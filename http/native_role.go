@@ -64,8 +64,7 @@ func (s *Server) handleRoleList(w http.ResponseWriter, r *http.Request) error {
 		ca, ua := c.CreatedAt.UTC(), c.UpdatedAt.UTC()
 		all = append(all, roleJSON{Name: c.Name, Description: c.Description, Permissions: c.Permissions, CreatedAt: &ca, UpdatedAt: &ua})
 	}
-	lo := min(lp.page.Offset(), len(all))
-	hi := min(lo+lp.page.Limit, len(all))
+	lo, hi := lp.page.Bounds(len(all))
 	writeNativeList(w, "roles", all[lo:hi], lp.page, len(all))
 	return nil
 }

@@ -41,8 +41,7 @@ func (s *Server) handleTenantList(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	lo := min(lp.page.Offset(), len(all))
-	hi := min(lo+lp.page.Limit, len(all))
+	lo, hi := lp.page.Bounds(len(all))
 	out := make([]tenantJSON, 0, hi-lo)
 	for _, t := range all[lo:hi] {
 		out = append(out, tenantFromView(t))

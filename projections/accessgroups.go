@@ -231,7 +231,6 @@ func queryRecords[T any](db *DB, bucket, prefix []byte, q domain.Query, page dom
 		}
 		return cmp.Compare(tiebreak(a), tiebreak(b))
 	})
-	lo := min(page.Offset(), len(all))
-	hi := min(lo+page.Limit, len(all))
+	lo, hi := page.Bounds(len(all))
 	return all[lo:hi], len(all), nil
 }

@@ -182,8 +182,7 @@ func (db *DB) Individuals(tenant string, f IndividualFilter, order []domain.Orde
 		}
 		sortIndividuals(all, order)
 		total = len(all)
-		lo := min(page.Offset(), len(all))
-		hi := min(lo+page.Limit, len(all))
+		lo, hi := page.Bounds(len(all))
 		out = all[lo:hi]
 		return nil
 	})

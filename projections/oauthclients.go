@@ -98,7 +98,6 @@ func (db *DB) OAuthClients(tenant string, page domain.Page) ([]OAuthClient, int,
 		}
 		return nil
 	})
-	lo := min(page.Offset(), len(all))
-	hi := min(lo+page.Limit, len(all))
+	lo, hi := page.Bounds(len(all))
 	return all[lo:hi], len(all), err
 }

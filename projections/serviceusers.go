@@ -167,7 +167,6 @@ func (db *DB) ServiceUsers(tenant string, page domain.Page) ([]ServiceUser, int,
 		}
 		return nil
 	})
-	lo := min(page.Offset(), len(all))
-	hi := min(lo+page.Limit, len(all))
+	lo, hi := page.Bounds(len(all))
 	return all[lo:hi], len(all), err
 }
