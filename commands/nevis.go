@@ -87,19 +87,18 @@ type FidoUafCredentialResult struct {
 	Result
 }
 
-// CreateDispatchTarget registers a device of the person with userExtID. An
-// extId the client leaves out is derived from the command id, so a retry
-// names the same target.
-func (c *Commands) CreateDispatchTarget(ctx context.Context, meta Meta, userExtID string, in domain.DispatchTargetFields, att *domain.AppAttestation) (DispatchTargetResult, error) {
+// nevisCommand runs one decision on a person's nevis_user record: it
+// resolves the person, and on every attempt loads the record, recognises a
+// retry, requires the person alive and, with checkIfMatch, the client's
+// version. decision returns the events of the record and any further
+// changes (key claims) that must land in the same append.
+func (c *Commands) nevisCommand(ctx context.Context, meta Meta, userExtID string, checkIfMatch bool,
+	decision func(uid string, s snap[domain.NevisUser]) ([]domain.EventData, []change, error)) (string, snap[domain.NevisUser], Result, error) {
 	uid, err := c.ResolveUser(ctx, meta.Tenant, userExtID)
 	if err != nil {
-		return DispatchTargetResult{}, err
+		return "", snap[domain.NevisUser]{}, Result{}, err
 	}
 	ref := nevisUserRef(uid)
-	extID := strings.TrimSpace(in.ExtID)
-	if extID == "" {
-		extID = deriveID(meta.CommandID, "dispatch_target", 0)
-	}
 	var after snap[domain.NevisUser]
 	attempt := 0
 	pos, err := c.run(ctx, meta, ref, func() ([]change, error) {
@@ -114,12 +113,36 @@ func (c *Commands) CreateDispatchTarget(ctx context.Context, meta Meta, userExtI
 		if err := c.requireAlive(ctx, meta.Tenant, uid, userExtID, &attempt); err != nil {
 			return nil, err
 		}
-		data, _, err := s.State.CreateDispatchTarget(extID, in, att)
+		if checkIfMatch {
+			if err := meta.checkVersion(s.Seq); err != nil {
+				return nil, err
+			}
+		}
+		data, more, err := decision(uid, s)
 		if err != nil {
 			return nil, err
 		}
-		return []change{decide(c, meta.Tenant, ref, s, data, &after)}, nil
+		return append([]change{decide(c, meta.Tenant, ref, s, data, &after)}, more...), nil
 	})
+	if err != nil {
+		return "", snap[domain.NevisUser]{}, Result{}, err
+	}
+	return uid, after, nevisResult(after, pos), nil
+}
+
+// CreateDispatchTarget registers a device of the person with userExtID. An
+// extId the client leaves out is derived from the command id, so a retry
+// names the same target.
+func (c *Commands) CreateDispatchTarget(ctx context.Context, meta Meta, userExtID string, in domain.DispatchTargetFields, att *domain.AppAttestation) (DispatchTargetResult, error) {
+	extID := strings.TrimSpace(in.ExtID)
+	if extID == "" {
+		extID = deriveID(meta.CommandID, "dispatch_target", 0)
+	}
+	uid, after, res, err := c.nevisCommand(ctx, meta, userExtID, false,
+		func(_ string, s snap[domain.NevisUser]) ([]domain.EventData, []change, error) {
+			data, _, err := s.State.CreateDispatchTarget(extID, in, att)
+			return data, nil, err
+		})
 	if err != nil {
 		return DispatchTargetResult{}, err
 	}
@@ -128,7 +151,7 @@ func (c *Commands) CreateDispatchTarget(ctx context.Context, meta Meta, userExtI
 		// A retry of a create whose target was deleted since.
 		return DispatchTargetResult{}, domain.DispatchTargetNotFound(extID)
 	}
-	return DispatchTargetResult{UserID: uid, Target: t, Result: nevisResult(after, pos)}, nil
+	return DispatchTargetResult{UserID: uid, Target: t, Result: res}, nil
 }
 
 // DeleteDispatchTarget deletes a dispatch target as nevisIDM does: the
@@ -138,38 +161,12 @@ func (c *Commands) CreateDispatchTarget(ctx context.Context, meta Meta, userExtI
 // concurrent deletes of one target, one lands and the other, decided again
 // on the new state, finds no target.
 func (c *Commands) DeleteDispatchTarget(ctx context.Context, meta Meta, userExtID, extID string) (Result, error) {
-	uid, err := c.ResolveUser(ctx, meta.Tenant, userExtID)
-	if err != nil {
-		return Result{}, err
-	}
-	ref := nevisUserRef(uid)
-	var after snap[domain.NevisUser]
-	attempt := 0
-	pos, err := c.run(ctx, meta, ref, func() ([]change, error) {
-		s, err := load[domain.NevisUser](ctx, c, meta.Tenant, ref)
-		if err != nil {
-			return nil, err
-		}
-		after = s
-		if s.applied(meta.CommandID) {
-			return nil, nil
-		}
-		if err := c.requireAlive(ctx, meta.Tenant, uid, userExtID, &attempt); err != nil {
-			return nil, err
-		}
-		if err := meta.checkVersion(s.Seq); err != nil {
-			return nil, err
-		}
-		data, err := s.State.DeleteDispatchTarget(extID)
-		if err != nil {
-			return nil, err
-		}
-		return []change{decide(c, meta.Tenant, ref, s, data, &after)}, nil
-	})
-	if err != nil {
-		return Result{}, err
-	}
-	return nevisResult(after, pos), nil
+	_, _, res, err := c.nevisCommand(ctx, meta, userExtID, true,
+		func(_ string, s snap[domain.NevisUser]) ([]domain.EventData, []change, error) {
+			data, err := s.State.DeleteDispatchTarget(extID)
+			return data, nil, err
+		})
+	return res, err
 }
 
 // fidoUafOwner is who holds the claim on a credential's (AAID, KeyID).
@@ -179,48 +176,27 @@ func fidoUafOwner(userID, credentialExtID string) string { return userID + "/" +
 // with userExtID and claims its (AAID, KeyID) for the tenant in the same
 // append, so no two people of a tenant ever hold the same key.
 func (c *Commands) CreateFidoUafCredential(ctx context.Context, meta Meta, userExtID string, in domain.FidoUafCredentialFields) (FidoUafCredentialResult, error) {
-	uid, err := c.ResolveUser(ctx, meta.Tenant, userExtID)
-	if err != nil {
-		return FidoUafCredentialResult{}, err
-	}
-	ref := nevisUserRef(uid)
 	extID := strings.TrimSpace(in.ExtID)
 	if extID == "" {
 		extID = deriveID(meta.CommandID, "fido_uaf_credential", 0)
 	}
-	var after snap[domain.NevisUser]
-	attempt := 0
-	pos, err := c.run(ctx, meta, ref, func() ([]change, error) {
-		s, err := load[domain.NevisUser](ctx, c, meta.Tenant, ref)
-		if err != nil {
-			return nil, err
-		}
-		after = s
-		if s.applied(meta.CommandID) {
-			return nil, nil
-		}
-		if err := c.requireAlive(ctx, meta.Tenant, uid, userExtID, &attempt); err != nil {
-			return nil, err
-		}
-		data, fields, err := s.State.CreateFidoUafCredential(extID, in)
-		if err != nil {
-			return nil, err
-		}
-		changes := []change{decide(c, meta.Tenant, ref, s, data, &after)}
-		claimRef := domain.UniqueRef(domain.UniqueFidoUafKey, domain.FidoUafKey(fields.AAID, fields.KeyID))
-		claim, err := load[domain.UniqueValue](ctx, c, meta.Tenant, claimRef)
-		if err != nil {
-			return nil, err
-		}
-		claimed, err := domain.ClaimFidoUafKey(&claim.State, fidoUafOwner(uid, fields.ExtID))
-		if err != nil {
-			return nil, err
-		}
-		if len(claimed) > 0 {
-			changes = append(changes, decide(c, meta.Tenant, claimRef, claim, claimed, nil))
-		}
-		return changes, nil
-	})
+	uid, after, res, err := c.nevisCommand(ctx, meta, userExtID, false,
+		func(uid string, s snap[domain.NevisUser]) ([]domain.EventData, []change, error) {
+			data, fields, err := s.State.CreateFidoUafCredential(extID, in)
+			if err != nil {
+				return nil, nil, err
+			}
+			claimRef := domain.UniqueRef(domain.UniqueFidoUafKey, domain.FidoUafKey(fields.AAID, fields.KeyID))
+			claim, err := load[domain.UniqueValue](ctx, c, meta.Tenant, claimRef)
+			if err != nil {
+				return nil, nil, err
+			}
+			claimed, err := domain.ClaimFidoUafKey(&claim.State, fidoUafOwner(uid, fields.ExtID))
+			if err != nil || len(claimed) == 0 {
+				return data, nil, err
+			}
+			return data, []change{decide(c, meta.Tenant, claimRef, claim, claimed, nil)}, nil
+		})
 	if err != nil {
 		return FidoUafCredentialResult{}, err
 	}
@@ -228,50 +204,23 @@ func (c *Commands) CreateFidoUafCredential(ctx context.Context, meta Meta, userE
 	if !ok {
 		return FidoUafCredentialResult{}, domain.FidoUafCredentialNotFound(extID)
 	}
-	return FidoUafCredentialResult{UserID: uid, Credential: cred, Result: nevisResult(after, pos)}, nil
+	return FidoUafCredentialResult{UserID: uid, Credential: cred, Result: res}, nil
 }
 
 // DeleteFidoUafCredential deletes a FIDO UAF credential and releases its
 // (AAID, KeyID) in the same append.
 func (c *Commands) DeleteFidoUafCredential(ctx context.Context, meta Meta, userExtID, extID string) (Result, error) {
-	uid, err := c.ResolveUser(ctx, meta.Tenant, userExtID)
-	if err != nil {
-		return Result{}, err
-	}
-	ref := nevisUserRef(uid)
-	var after snap[domain.NevisUser]
-	attempt := 0
-	pos, err := c.run(ctx, meta, ref, func() ([]change, error) {
-		s, err := load[domain.NevisUser](ctx, c, meta.Tenant, ref)
-		if err != nil {
-			return nil, err
-		}
-		after = s
-		if s.applied(meta.CommandID) {
-			return nil, nil
-		}
-		if err := c.requireAlive(ctx, meta.Tenant, uid, userExtID, &attempt); err != nil {
-			return nil, err
-		}
-		if err := meta.checkVersion(s.Seq); err != nil {
-			return nil, err
-		}
-		cred, _ := s.State.FidoUafCredentialByExtID(extID)
-		data, err := s.State.DeleteFidoUafCredential(extID)
-		if err != nil {
-			return nil, err
-		}
-		changes := []change{decide(c, meta.Tenant, ref, s, data, &after)}
-		release, err := c.releaseFidoUafKey(ctx, meta.Tenant, uid, cred)
-		if err != nil {
-			return nil, err
-		}
-		return append(changes, release...), nil
-	})
-	if err != nil {
-		return Result{}, err
-	}
-	return nevisResult(after, pos), nil
+	_, _, res, err := c.nevisCommand(ctx, meta, userExtID, true,
+		func(uid string, s snap[domain.NevisUser]) ([]domain.EventData, []change, error) {
+			cred, _ := s.State.FidoUafCredentialByExtID(extID)
+			data, err := s.State.DeleteFidoUafCredential(extID)
+			if err != nil {
+				return nil, nil, err
+			}
+			release, err := c.releaseFidoUafKey(ctx, meta.Tenant, uid, cred)
+			return data, release, err
+		})
+	return res, err
 }
 
 // releaseFidoUafKey decides the release of a credential's key claim.
