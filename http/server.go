@@ -124,6 +124,7 @@ func NewServer(cfg Config) *Server {
 	s.router.HandleFunc("/healthz", s.handleHealthz).Methods("GET")
 	s.router.HandleFunc("/readyz", s.handleReadyz).Methods("GET")
 	s.router.Handle("/metrics", s.metrics.handler()).Methods("GET")
+	s.registerErrorDocRoutes(s.router)
 
 	s.router.Handle("/oAuth/rest/v2/Token", s.withBodyLimit(http.HandlerFunc(s.handleToken))).Methods("POST")
 
