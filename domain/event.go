@@ -128,6 +128,16 @@ func NewEventData(typ string, version int) (EventData, error) {
 		d = &AccessPermissionCreated{}
 	case TypeIDsAllocated:
 		d = &IDsAllocated{}
+	case TypeAccessPointCreated:
+		d = &AccessPointCreated{}
+	case TypeAccessPointUpdated:
+		d = &AccessPointUpdated{}
+	case TypeAccessPointDeleted:
+		d = &AccessPointDeleted{}
+	case TypeAccessPointCredentialsLinked:
+		d = &AccessPointCredentialsLinked{}
+	case TypeAccessPointCredentialsUnlinked:
+		d = &AccessPointCredentialsUnlinked{}
 	default:
 		return nil, fmt.Errorf("unknown event type %q", typ)
 	}
@@ -157,5 +167,7 @@ func EventTypes() []EventData {
 		&AccessRoleCreated{}, &AccessPermissionCreated{}, &IDsAllocated{},
 		&RoleCreated{}, &RoleUpdated{}, &RoleDeleted{},
 		&AuthFailed{},
+		&AccessPointCreated{}, &AccessPointUpdated{}, &AccessPointDeleted{},
+		&AccessPointCredentialsLinked{}, &AccessPointCredentialsUnlinked{},
 	}
 }

@@ -85,6 +85,19 @@ var samples = map[string]domain.EventData{
 	"role.updated.v1": &domain.RoleUpdated{Description: "Read doors", Permissions: []string{"access-points:read"}},
 	"role.deleted.v1": &domain.RoleDeleted{},
 
+	// Places: access points and the credentials linked to them.
+	"access_point.created.v1": &domain.AccessPointCreated{AccessPointFields: domain.AccessPointFields{
+		PointName: "Main entrance", Label: "D-001", SpaceID: "5e0c1f8a-2b7d-4c3e-9f6a-1d2e3f4a5b6c",
+		LockingSystemID: "7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d", OutsideA: "Street", InsideB: "Lobby",
+		Area: "Ground floor", Department: "Facilities", Status: "active", DeleteProtected: true}},
+	"access_point.updated.v1": &domain.AccessPointUpdated{AccessPointPatch: domain.AccessPointPatch{
+		Label: ptr("D-001a"), SpaceID: ptr("6f1d2a9b-3c8e-4d4f-8a7b-2e3f4a5b6c7d"), DeleteProtected: func() *bool { f := false; return &f }()}},
+	"access_point.deleted.v1": &domain.AccessPointDeleted{},
+	"access_point.credentials_linked.v1": &domain.AccessPointCredentialsLinked{
+		CredentialIDs: []string{"2c9d8e7f-6a5b-4c3d-9e8f-7a6b5c4d3e2f", "3d0e9f8a-7b6c-4d5e-8f9a-8b7c6d5e4f3a"}},
+	"access_point.credentials_unlinked.v1": &domain.AccessPointCredentialsUnlinked{
+		CredentialIDs: []string{"2c9d8e7f-6a5b-4c3d-9e8f-7a6b5c4d3e2f"}},
+
 	"auth.failed.v1": &domain.AuthFailed{Scheme: "token", Reason: "revoked", Subject: "service_user:7d1c",
 		RemoteAddr: "192.0.2.7", Path: "/api/v1/individuals"},
 }
