@@ -142,6 +142,9 @@ func (s *Server) handleOTPVerify(w http.ResponseWriter, r *http.Request) error {
 	if len(code) != 6 || strings.Trim(code, "0123456789") != "" {
 		return domain.Invalid("code", "must be the six digits that were mailed")
 	}
+	if ok, wait := s.otpVerifyLimits.allow(m.Tenant + "/" + id); !ok {
+		return errTooManyRequests(wait)
+	}
 	attempts, err := s.otps.Verify(m.Tenant, id, s.otpMAC(m.Tenant, id, code), time.Now())
 	switch {
 	case errors.Is(err, projections.ErrOTPLocked):

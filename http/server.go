@@ -71,6 +71,8 @@ type Server struct {
 	otps          *projections.OTPs
 	smtp          SMTP
 	otpSendLimits *limiters
+	// otpVerifyLimits bounds code checks per person.
+	otpVerifyLimits *limiters
 	// failures queues refused authentications for the audit trail;
 	// failureLimits budgets them per address.
 	failures        chan authFailure
@@ -101,6 +103,9 @@ func NewServer(cfg Config) *Server {
 	s.otps, s.smtp = cfg.OTPs, cfg.SMTP
 	// A person gets at most three codes at once and one per 30 s after.
 	s.otpSendLimits = newLimiters(RateLimit{Rate: 1.0 / 30, Burst: 3})
+	// Guesses at a person's code: a handful at once, one per 2 s after, far
+	// below the caller limit; the code itself locks after five wrong tries.
+	s.otpVerifyLimits = newLimiters(RateLimit{Rate: 0.5, Burst: 10})
 	s.failures = make(chan authFailure, authFailureQueue)
 	s.failureLimits = newLimiters(RateLimit{Rate: 1, Burst: 20})
 	s.callerLimits = newLimiters(cfg.CallerLimit)

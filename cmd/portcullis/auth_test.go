@@ -138,6 +138,9 @@ func requireSecretsAbsent(t testing.TB, dir string, secrets ...string) {
 		if err != nil {
 			return err
 		}
+		if filepath.Base(path) == testLogFile && !bytes.Contains(b, []byte(`"msg":"http"`)) {
+			t.Errorf("the captured log %s holds no access log lines: the search would prove nothing", path)
+		}
 		for _, s := range secrets {
 			if bytes.Contains(b, []byte(s)) {
 				t.Errorf("secret found in %s", path)

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,6 +26,10 @@ import (
 // client. Nothing is mocked.
 
 const testAdminToken = "pcat_e2e-admin-token"
+
+// testLogFile is where mustRun captures a server's whole log, inside its
+// data directory.
+const testLogFile = "test-server.log"
 
 // testMain is a running Main whose Close runs once, whether a test closes it
 // itself or the cleanup does.
@@ -45,9 +50,27 @@ func (m *testMain) Close() error {
 // server is closed when the test ends.
 func mustRun(t testing.TB, dir string) *testMain {
 	t.Helper()
+	return mustRunWith(t, dir, nil)
+}
+
+// mustRunWith is mustRun with a chance to change the configuration first.
+func mustRunWith(t testing.TB, dir string, configure func(*Config)) *testMain {
+	t.Helper()
+	// Every log line, access logs included, is also captured into the data
+	// directory, so that requireSecretsAbsent searches the logs too.
+	logs, err := os.OpenFile(filepath.Join(dir, testLogFile), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { logs.Close() })
 	m := &testMain{Main: &Main{Config: Config{
 		DataDir: dir, Listen: "127.0.0.1:0", Sync: "always", AdminToken: testAdminToken,
-	}, Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))}}
+	}, Logger: slog.New(slog.NewMultiHandler(
+		slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}),
+		slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))}}
+	if configure != nil {
+		configure(&m.Config)
+	}
 	if err := m.Run(context.Background()); err != nil {
 		t.Fatalf("run server on %s: %v", dir, err)
 	}

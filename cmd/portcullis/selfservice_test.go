@@ -140,3 +140,25 @@ func TestSelfServiceOTP(t *testing.T) {
 	mustClose(t, m)
 	requireSecretsAbsent(t, m.Config.DataDir, code, xtoken)
 }
+
+// Code checks for one person are limited far below the caller limit: ten at
+// once, then one per two seconds, answered 429 with Retry-After.
+func TestOTPVerifyRateLimit(t *testing.T) {
+	t.Parallel()
+	m := mustRunFresh(t)
+	ada, _ := mustCreate(t, m.c, newIndividual("Ada", "Guessed", "ada-guessed@example.test"))
+	verify := "/api/v1/individuals/" + ada.ID + "/otp/verify"
+	for i := range 10 {
+		requireNativeError(t, m.c.do(t, "POST", verify, map[string]any{"code": "123456"}), http.StatusUnauthorized, "UNAUTHORIZED", "")
+		_ = i
+	}
+	r := m.c.do(t, "POST", verify, map[string]any{"code": "123456"})
+	requireNativeError(t, r, http.StatusTooManyRequests, "TOO_MANY_REQUESTS", "")
+	if r.header.Get("Retry-After") == "" {
+		t.Fatal("429 without Retry-After")
+	}
+	// Another person's checks are not held up.
+	bob, _ := mustCreate(t, m.c, newIndividual("Bob", "Other", "bob-other@example.test"))
+	requireNativeError(t, m.c.do(t, "POST", "/api/v1/individuals/"+bob.ID+"/otp/verify", map[string]any{"code": "123456"}),
+		http.StatusUnauthorized, "UNAUTHORIZED", "")
+}
