@@ -138,6 +138,16 @@ func NewEventData(typ string, version int) (EventData, error) {
 		d = &AccessPointCredentialsLinked{}
 	case TypeAccessPointCredentialsUnlinked:
 		d = &AccessPointCredentialsUnlinked{}
+	case TypeIntegrationConnected:
+		d = &IntegrationConnected{}
+	case TypeIntegrationDisconnected:
+		d = &IntegrationDisconnected{}
+	case TypeIntegrationWebhookSecretRotated:
+		d = &IntegrationWebhookSecretRotated{}
+	case TypeIntegrationWebhookDisabled:
+		d = &IntegrationWebhookDisabled{}
+	case TypeIntegrationWebhookEnabled:
+		d = &IntegrationWebhookEnabled{}
 	default:
 		return nil, fmt.Errorf("unknown event type %q", typ)
 	}
@@ -169,5 +179,7 @@ func EventTypes() []EventData {
 		&AuthFailed{},
 		&AccessPointCreated{}, &AccessPointUpdated{}, &AccessPointDeleted{},
 		&AccessPointCredentialsLinked{}, &AccessPointCredentialsUnlinked{},
+		&IntegrationConnected{}, &IntegrationDisconnected{}, &IntegrationWebhookSecretRotated{},
+		&IntegrationWebhookDisabled{}, &IntegrationWebhookEnabled{},
 	}
 }

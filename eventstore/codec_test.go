@@ -97,6 +97,20 @@ var samples = map[string]domain.EventData{
 		CredentialIDs: []string{"2c9d8e7f-6a5b-4c3d-9e8f-7a6b5c4d3e2f", "3d0e9f8a-7b6c-4d5e-8f9a-8b7c6d5e4f3a"}},
 	"access_point.credentials_unlinked.v1": &domain.AccessPointCredentialsUnlinked{
 		CredentialIDs: []string{"2c9d8e7f-6a5b-4c3d-9e8f-7a6b5c4d3e2f"}},
+	// Integration connections; secrets only sealed (these bytes are no real key's).
+	"integration.connected.v1": &domain.IntegrationConnected{ApplicationID: "webhook", Name: "ERP sync",
+		Settings: []domain.IntegrationSetting{{Name: "url", Value: "https://erp.example.com/hooks/portcullis"},
+			{Name: "event_types", Values: []string{"access_credential.*", "individual.created"}}},
+		Secrets: []domain.SealedSecret{{Name: "signing_secret", KeyID: "5f2b9c0d1e3a4b6c",
+			Nonce: []byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, Ciphertext: []byte{0xde, 0xad, 0xbe, 0xef, 0x01, 0x02}}}},
+	"integration.disconnected.v1": &domain.IntegrationDisconnected{},
+	"integration.webhook_secret_rotated.v1": &domain.IntegrationWebhookSecretRotated{
+		Secret: domain.SealedSecret{Name: "signing_secret", KeyID: "5f2b9c0d1e3a4b6c",
+			Nonce: []byte{12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1}, Ciphertext: []byte{0xca, 0xfe, 0xba, 0xbe}},
+		PreviousValidUntil: time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)},
+	"integration.webhook_disabled.v1": &domain.IntegrationWebhookDisabled{
+		Reason: "the endpoint failed every attempt for 120h0m0s; last: 503 Service Unavailable", FailingSince: time.Date(2026, 11, 17, 8, 0, 0, 0, time.UTC)},
+	"integration.webhook_enabled.v1": &domain.IntegrationWebhookEnabled{},
 
 	"auth.failed.v1": &domain.AuthFailed{Scheme: "token", Reason: "revoked", Subject: "service_user:7d1c",
 		RemoteAddr: "192.0.2.7", Path: "/api/v1/individuals"},

@@ -49,6 +49,10 @@ type Config struct {
 	// OTPs keeps one-time codes; SMTP mails them.
 	OTPs *projections.OTPs
 	SMTP SMTP
+	// Secrets seals the secrets of integration connections; Webhook says
+	// how webhooks are checked and delivered.
+	Secrets *commands.SecretBox
+	Webhook WebhookConfig
 }
 
 // Server is the HTTP server of every face.
@@ -83,6 +87,8 @@ type Server struct {
 	metrics         *metrics
 	ready           atomic.Bool
 	idem            *idempotencyLocks
+	secrets         *commands.SecretBox
+	webhook         WebhookConfig
 
 	router *mux.Router
 	http   *http.Server
@@ -101,6 +107,8 @@ func NewServer(cfg Config) *Server {
 		s.tokenTTL = time.Hour
 	}
 	s.otps, s.smtp = cfg.OTPs, cfg.SMTP
+	s.secrets, s.webhook = cfg.Secrets, cfg.Webhook
+	s.webhook.defaults()
 	// A person gets at most three codes at once and one per 30 s after.
 	s.otpSendLimits = newLimiters(RateLimit{Rate: 1.0 / 30, Burst: 3})
 	// Guesses at a person's code: a handful at once, one per 2 s after, far
@@ -141,6 +149,7 @@ func NewServer(cfg Config) *Server {
 	s.registerOAuthClientRoutes(api)
 	s.registerRoleRoutes(api)
 	s.registerSelfServiceRoutes(api)
+	s.registerIntegrationRoutes(api)
 	s.registerNevisRoutes(s.router)
 	s.registerESystemsRoutes(s.router)
 	return s

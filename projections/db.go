@@ -89,7 +89,8 @@ func allBuckets() [][]byte {
 		bucketServiceUsers, bucketTokens, bucketTokenHashes, bucketOAuthClients, bucketOAuthClientIDs, bucketRoles,
 		bucketNevisUsers, bucketDispatchTargets, bucketDispatchTargetsByCreated,
 		bucketFidoUafCredentials, bucketFidoUafCredentialsByCreated, bucketDispatchTargetHistory,
-		bucketAccessGroups, bucketAccessGroupPermissions, bucketAccessRecords}
+		bucketAccessGroups, bucketAccessGroupPermissions, bucketAccessRecords,
+		bucketConnections, bucketConnectionsByCreated, bucketWebhooks}
 }
 
 // key joins a tenant and parts into a bbolt key. Tenants and ids are subject

@@ -49,7 +49,7 @@ type Runner struct {
 // NewRunner prepares a runner over every read model of this package.
 func NewRunner(db *DB, store *eventstore.Store) (*Runner, error) {
 	r := &Runner{db: db, store: store, changed: make(chan struct{})}
-	r.projs = []projection{tenantsProjection{}, individualsProjection{}, serviceUsersProjection{}, oauthClientsProjection{}, rolesProjection{}, nevisProjection{}, accessGroupsProjection{}}
+	r.projs = []projection{tenantsProjection{}, individualsProjection{}, serviceUsersProjection{}, oauthClientsProjection{}, rolesProjection{}, nevisProjection{}, accessGroupsProjection{}, connectionsProjection{}}
 	cp, err := db.Checkpoint()
 	if err != nil {
 		return nil, err

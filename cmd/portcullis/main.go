@@ -76,6 +76,10 @@ type Config struct {
 	// SMTP mails self-service codes; the password comes from the
 	// environment only.
 	SMTP phttp.SMTP
+	// Webhook says how webhooks are checked and delivered; its retry
+	// schedule comes from WebhookRetrySchedule when that is set.
+	Webhook              phttp.WebhookConfig
+	WebhookRetrySchedule string
 }
 
 // bindFlags registers the common flags on fs with defaults from the
@@ -93,6 +97,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.SMTP.From, "smtp-from", env("PORTCULLIS_SMTP_FROM", "portcullis@localhost"), "sender of one-time codes (env PORTCULLIS_SMTP_FROM)")
 	fs.StringVar(&c.SMTP.Username, "smtp-username", env("PORTCULLIS_SMTP_USERNAME", ""), "SMTP PLAIN auth user; the password is PORTCULLIS_SMTP_PASSWORD (env PORTCULLIS_SMTP_USERNAME)")
 	c.SMTP.Password = os.Getenv("PORTCULLIS_SMTP_PASSWORD")
+	c.bindWebhookFlags(fs)
 	c.AdminToken = os.Getenv("PORTCULLIS_ADMIN_TOKEN")
 }
 
@@ -180,12 +185,20 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	box, err := secretBox(m.Config.DataDir, m.Logger)
+	if err != nil {
+		return err
+	}
+	if err := m.Config.parseWebhook(); err != nil {
+		return err
+	}
 	m.HTTP = phttp.NewServer(phttp.Config{
 		Commands: m.Commands, DB: m.DB, Runner: m.Runner, Outcomes: m.Outcomes,
 		Logger: m.Logger, AdminToken: token, SigningKey: key,
 		CallerLimit: phttp.RateLimit{Rate: m.Config.RateLimit, Burst: max(m.Config.RateBurst, 1)},
 		TokenLimit:  phttp.RateLimit{Rate: m.Config.TokenRateLimit, Burst: 10},
 		OTPs:        m.OTPs, SMTP: m.Config.SMTP,
+		Secrets: box, Webhook: m.Config.Webhook,
 	})
 
 	head, err := m.Store.LastSequence(ctx)
