@@ -35,6 +35,9 @@ type Meta struct {
 	// aggregate; a command on any other version fails with
 	// PRECONDITION_FAILED instead of being retried.
 	IfMatch *uint64
+	// Face is the face the command came through (domain.FaceNative, …), for
+	// the audit log.
+	Face string
 }
 
 // NewCommandID returns a fresh random command id.
@@ -210,7 +213,7 @@ func (c *Commands) append(ctx context.Context, meta Meta, changes []change) (uin
 				ID:   deriveID(meta.CommandID, "event", len(events)),
 				Type: d.EventType(), Version: d.EventVersion(),
 				Tenant: ch.tenant, Aggregate: ch.ref,
-				Actor: meta.Actor, RequestID: meta.RequestID, CommandID: meta.CommandID,
+				Actor: meta.Actor, Face: meta.Face, RequestID: meta.RequestID, CommandID: meta.CommandID,
 				OccurredAt: now, Data: d,
 			})
 		}

@@ -21,6 +21,10 @@ type Event struct {
 	OccurredAt time.Time // when the command was decided
 	Data       EventData
 
+	// Face is the face the mutation came through (FaceNative, …); empty on
+	// events written before faces were recorded.
+	Face string
+
 	// Sequence is the stream position, set only on events read back from the
 	// log. It is the consistency token a client sees.
 	Sequence uint64

@@ -21,6 +21,7 @@ type wireEvent struct {
 	Actor      string             `msgpack:"actor"`
 	RequestID  string             `msgpack:"req,omitempty"`
 	CommandID  string             `msgpack:"cmd,omitempty"`
+	Face       string             `msgpack:"face,omitempty"` // additive: older events have none
 	OccurredAt time.Time          `msgpack:"at"`
 	Data       msgpack.RawMessage `msgpack:"data"`
 }
@@ -34,7 +35,7 @@ func Encode(e domain.Event) ([]byte, error) {
 	return msgpack.Marshal(&wireEvent{
 		ID: e.ID, Type: e.Data.EventType(), Version: e.Data.EventVersion(),
 		Tenant: e.Tenant, AggType: e.Aggregate.Type, AggID: e.Aggregate.ID,
-		Actor: e.Actor, RequestID: e.RequestID, CommandID: e.CommandID,
+		Actor: e.Actor, RequestID: e.RequestID, CommandID: e.CommandID, Face: e.Face,
 		OccurredAt: e.OccurredAt.UTC(), Data: data,
 	})
 }
@@ -56,7 +57,7 @@ func Decode(b []byte, seq uint64) (domain.Event, error) {
 	return domain.Event{
 		ID: w.ID, Type: w.Type, Version: w.Version, Tenant: w.Tenant,
 		Aggregate: domain.Ref{Type: w.AggType, ID: w.AggID},
-		Actor:     w.Actor, RequestID: w.RequestID, CommandID: w.CommandID,
+		Actor:     w.Actor, RequestID: w.RequestID, CommandID: w.CommandID, Face: w.Face,
 		OccurredAt: w.OccurredAt.UTC(), Data: data, Sequence: seq,
 	}, nil
 }

@@ -19,6 +19,7 @@ import (
 type authFailure struct {
 	tenant string
 	reqID  string
+	face   string
 	f      domain.AuthFailed
 }
 
@@ -36,7 +37,7 @@ func (s *Server) authFailed(r *http.Request, tenant, scheme, reason, subject str
 	if tenant == "" {
 		tenant = domain.SystemTenant
 	}
-	f := authFailure{tenant: tenant, reqID: requestID(r.Context()), f: domain.AuthFailed{
+	f := authFailure{tenant: tenant, reqID: requestID(r.Context()), face: faceOf(r), f: domain.AuthFailed{
 		Scheme: scheme, Reason: reason, Subject: subject, RemoteAddr: addr, Path: r.URL.Path}}
 	select {
 	case s.failures <- f:
@@ -58,7 +59,7 @@ func (s *Server) reportDropped() {
 func (s *Server) recordAuthFailures(ctx context.Context, done chan<- struct{}) {
 	defer close(done)
 	appendOne := func(ctx context.Context, f authFailure) {
-		meta := commands.Meta{Tenant: f.tenant, Actor: "anonymous", RequestID: f.reqID, CommandID: commands.NewCommandID()}
+		meta := commands.Meta{Tenant: f.tenant, Actor: "anonymous", RequestID: f.reqID, CommandID: commands.NewCommandID(), Face: f.face}
 		if _, err := s.cmd.RecordAuthFailure(ctx, meta, f.f); err != nil {
 			s.logger.Warn("auth failure not recorded", slog.Any("err", err))
 		}

@@ -59,7 +59,22 @@ func meta(r *http.Request) (commands.Meta, error) {
 	if cmdID == "" {
 		cmdID = commands.NewCommandID()
 	}
-	return commands.Meta{Tenant: p.Tenant, Actor: p.Actor, RequestID: requestID(r.Context()), CommandID: cmdID, IfMatch: ifMatch}, nil
+	return commands.Meta{Tenant: p.Tenant, Actor: p.Actor, RequestID: requestID(r.Context()), CommandID: cmdID,
+		IfMatch: ifMatch, Face: faceOf(r)}, nil
+}
+
+// faceOf names the face a request came through, for the audit log. The
+// OAuth2 token endpoint and anything outside the other faces' prefixes count
+// as native.
+func faceOf(r *http.Request) string {
+	switch {
+	case isNevisRequest(r):
+		return domain.FaceNevisIDM
+	case isESystemsRequest(r):
+		return domain.FaceESystems
+	default:
+		return domain.FaceNative
+	}
 }
 
 var requestIDRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)

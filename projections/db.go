@@ -86,6 +86,7 @@ func (db *DB) reset() error {
 func allBuckets() [][]byte {
 	return [][]byte{bucketMeta, bucketTenants, bucketIndividuals, bucketIndividualsByCreated,
 		bucketIndividualsByExtID, bucketCounts, bucketHistory,
+		bucketTimeline, bucketAudit, bucketAuditIndex, bucketAuditCounts,
 		bucketServiceUsers, bucketTokens, bucketTokenHashes, bucketOAuthClients, bucketOAuthClientIDs, bucketRoles,
 		bucketNevisUsers, bucketDispatchTargets, bucketDispatchTargetsByCreated,
 		bucketFidoUafCredentials, bucketFidoUafCredentialsByCreated, bucketDispatchTargetHistory,

@@ -50,6 +50,9 @@ type Runner struct {
 func NewRunner(db *DB, store *eventstore.Store) (*Runner, error) {
 	r := &Runner{db: db, store: store, changed: make(chan struct{})}
 	r.projs = []projection{tenantsProjection{}, individualsProjection{}, serviceUsersProjection{}, oauthClientsProjection{}, rolesProjection{}, nevisProjection{}, accessGroupsProjection{}, connectionsProjection{}}
+	// The audit log reads the history versions the read models above wrote
+	// for the same event, so it comes after all of them.
+	r.projs = append(r.projs, timelineProjection{}, auditProjection{})
 	cp, err := db.Checkpoint()
 	if err != nil {
 		return nil, err

@@ -171,11 +171,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	m.Commands = commands.New(m.Store)
 	if err := m.Commands.EnsureTenant(ctx, commands.Meta{Tenant: domain.DefaultTenant, Actor: "system",
-		CommandID: "bootstrap-tenant-default"}, domain.DefaultTenant, "Default"); err != nil {
+		CommandID: "bootstrap-tenant-default", Face: domain.FaceSystem}, domain.DefaultTenant, "Default"); err != nil {
 		return fmt.Errorf("create default tenant: %w", err)
 	}
 	if err := m.Commands.EnsureServiceUser(ctx, commands.Meta{Tenant: domain.DefaultTenant, Actor: "system",
-		CommandID: "bootstrap-admin"}, phttp.BootstrapAdminID, "Bootstrap admin", domain.RoleAdmin); err != nil {
+		CommandID: "bootstrap-admin", Face: domain.FaceSystem}, phttp.BootstrapAdminID, "Bootstrap admin", domain.RoleAdmin); err != nil {
 		return fmt.Errorf("create bootstrap admin: %w", err)
 	}
 	if m.Runner, err = projections.NewRunner(m.DB, m.Store); err != nil {
