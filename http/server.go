@@ -150,6 +150,7 @@ func NewServer(cfg Config) *Server {
 	s.registerRoleRoutes(api)
 	s.registerSelfServiceRoutes(api)
 	s.registerIntegrationRoutes(api)
+	s.registerAuditRoutes(api)
 	s.registerNevisRoutes(s.router)
 	s.registerESystemsRoutes(s.router)
 	return s
