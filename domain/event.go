@@ -152,6 +152,50 @@ func NewEventData(typ string, version int) (EventData, error) {
 		d = &IntegrationWebhookDisabled{}
 	case TypeIntegrationWebhookEnabled:
 		d = &IntegrationWebhookEnabled{}
+	case TypeLocationCreated:
+		d = &LocationCreated{}
+	case TypeLocationUpdated:
+		d = &LocationUpdated{}
+	case TypeLocationDeleted:
+		d = &LocationDeleted{}
+	case TypeLocationBuildingAttached:
+		d = &LocationBuildingAttached{}
+	case TypeLocationBuildingDetached:
+		d = &LocationBuildingDetached{}
+	case TypeBuildingCreated:
+		d = &BuildingCreated{}
+	case TypeBuildingUpdated:
+		d = &BuildingUpdated{}
+	case TypeBuildingDeleted:
+		d = &BuildingDeleted{}
+	case TypeBuildingSpaceAttached:
+		d = &BuildingSpaceAttached{}
+	case TypeBuildingSpaceMoved:
+		d = &BuildingSpaceMoved{}
+	case TypeBuildingSpaceDetached:
+		d = &BuildingSpaceDetached{}
+	case TypeSpaceCreated:
+		d = &SpaceCreated{}
+	case TypeSpaceUpdated:
+		d = &SpaceUpdated{}
+	case TypeSpaceDeleted:
+		d = &SpaceDeleted{}
+	case TypeSpaceAccessPointsAttached:
+		d = &SpaceAccessPointsAttached{}
+	case TypeSpaceAccessPointsDetached:
+		d = &SpaceAccessPointsDetached{}
+	case TypeSpaceAccessRulesReplaced:
+		d = &SpaceAccessRulesReplaced{}
+	case TypeLockingSystemCreated:
+		d = &LockingSystemCreated{}
+	case TypeLockingSystemUpdated:
+		d = &LockingSystemUpdated{}
+	case TypeLockingSystemDeleted:
+		d = &LockingSystemDeleted{}
+	case TypeLockingSystemAccessPointsAttached:
+		d = &LockingSystemAccessPointsAttached{}
+	case TypeLockingSystemAccessPointsDetached:
+		d = &LockingSystemAccessPointsDetached{}
 	default:
 		return nil, fmt.Errorf("unknown event type %q", typ)
 	}
@@ -185,5 +229,9 @@ func EventTypes() []EventData {
 		&AccessPointCredentialsLinked{}, &AccessPointCredentialsUnlinked{},
 		&IntegrationConnected{}, &IntegrationDisconnected{}, &IntegrationWebhookSecretRotated{},
 		&IntegrationWebhookDisabled{}, &IntegrationWebhookEnabled{},
+		&LocationCreated{}, &LocationUpdated{}, &LocationDeleted{}, &LocationBuildingAttached{}, &LocationBuildingDetached{},
+		&BuildingCreated{}, &BuildingUpdated{}, &BuildingDeleted{}, &BuildingSpaceAttached{}, &BuildingSpaceMoved{}, &BuildingSpaceDetached{},
+		&SpaceCreated{}, &SpaceUpdated{}, &SpaceDeleted{}, &SpaceAccessPointsAttached{}, &SpaceAccessPointsDetached{}, &SpaceAccessRulesReplaced{},
+		&LockingSystemCreated{}, &LockingSystemUpdated{}, &LockingSystemDeleted{}, &LockingSystemAccessPointsAttached{}, &LockingSystemAccessPointsDetached{},
 	}
 }

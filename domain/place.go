@@ -112,8 +112,8 @@ func deleteProtected(what, id string) error {
 // parentMissing is the answer when a field names a parent that is not a live
 // record of the tenant. It is bad input naming the field (not NOT_FOUND),
 // so that a client can tell it from a miss of the record in the path.
-func parentMissing(field, what, id string) error {
-	return Invalid(field, "%s %s does not exist", what, id)
+func parentMissing(field, what string) error {
+	return Invalid(field, "names no %s of this tenant", what)
 }
 
 // checkName enforces a free-text field: trimmed by the caller, required or

@@ -112,6 +112,40 @@ var samples = map[string]domain.EventData{
 		Reason: "the endpoint failed every attempt for 120h0m0s; last: 503 Service Unavailable", FailingSince: time.Date(2026, 11, 17, 8, 0, 0, 0, time.UTC)},
 	"integration.webhook_enabled.v1": &domain.IntegrationWebhookEnabled{},
 
+	// Places: locations, buildings and the tree of their spaces, locking systems.
+	"location.created.v1": &domain.LocationCreated{LocationFields: domain.LocationFields{
+		Name: "Headquarters", Address: "Bahnhofstrasse 1, 8001 Zürich", TimeZone: "Europe/Zurich"}},
+	"location.updated.v1":           &domain.LocationUpdated{LocationPatch: domain.LocationPatch{Address: ptr("Bahnhofstrasse 3, 8001 Zürich")}},
+	"location.deleted.v1":           &domain.LocationDeleted{},
+	"location.building_attached.v1": &domain.LocationBuildingAttached{BuildingID: "8b9c0d1e-2f3a-4b4c-9d5e-6f7a8b9c0d1e"},
+	"location.building_detached.v1": &domain.LocationBuildingDetached{BuildingID: "8b9c0d1e-2f3a-4b4c-9d5e-6f7a8b9c0d1e"},
+	"building.created.v1": &domain.BuildingCreated{BuildingFields: domain.BuildingFields{
+		Name: "Main building", LocationID: "9c0d1e2f-3a4b-4c5d-8e6f-7a8b9c0d1e2f"}},
+	"building.updated.v1":        &domain.BuildingUpdated{BuildingPatch: domain.BuildingPatch{Name: ptr("North wing")}},
+	"building.deleted.v1":        &domain.BuildingDeleted{},
+	"building.space_attached.v1": &domain.BuildingSpaceAttached{SpaceID: "5e0c1f8a-2b7d-4c3e-9f6a-1d2e3f4a5b6c", ParentID: "0d1e2f3a-4b5c-4d6e-9f7a-8b9c0d1e2f3a"},
+	"building.space_moved.v1":    &domain.BuildingSpaceMoved{SpaceID: "5e0c1f8a-2b7d-4c3e-9f6a-1d2e3f4a5b6c", ParentID: ""},
+	"building.space_detached.v1": &domain.BuildingSpaceDetached{SpaceID: "5e0c1f8a-2b7d-4c3e-9f6a-1d2e3f4a5b6c"},
+	"space.created.v1": &domain.SpaceCreated{SpaceFields: domain.SpaceFields{Name: "Server room",
+		BuildingID: "8b9c0d1e-2f3a-4b4c-9d5e-6f7a8b9c0d1e", ParentID: "0d1e2f3a-4b5c-4d6e-9f7a-8b9c0d1e2f3a", DeleteProtected: true}},
+	"space.updated.v1": &domain.SpaceUpdated{SpacePatch: domain.SpacePatch{Name: ptr("Server room 2"), ParentID: ptr("")}},
+	"space.deleted.v1": &domain.SpaceDeleted{},
+	"space.access_points_attached.v1": &domain.SpaceAccessPointsAttached{
+		AccessPointIDs: []string{"1e2f3a4b-5c6d-4e7f-8a9b-0c1d2e3f4a5b", "2f3a4b5c-6d7e-4f8a-9b0c-1d2e3f4a5b6c"}},
+	"space.access_points_detached.v1": &domain.SpaceAccessPointsDetached{AccessPointIDs: []string{"1e2f3a4b-5c6d-4e7f-8a9b-0c1d2e3f4a5b"}},
+	"space.access_rules_replaced.v1": &domain.SpaceAccessRulesReplaced{Rules: []domain.AccessRule{{
+		ID: "office-hours", IndividualIDs: []string{"0b7c7d3e-5c1f-4f7a-9d55-6a8f2b1e4c90"}, Departments: []string{"Engineering"},
+		Schedule:  []domain.TimeWindow{{Days: []string{"mon", "tue", "wed", "thu", "fri"}, From: "08:00", To: "18:00"}, {Days: []string{"fri"}, From: "22:00", To: "06:00"}},
+		ValidFrom: "2026-01-01", ValidUntil: "2026-12-31"}}},
+	"locking_system.created.v1": &domain.LockingSystemCreated{LockingSystemFields: domain.LockingSystemFields{
+		Name: "Master key system A", Brand: "KABA", SystemType: "mechatronic", SystemTechnology: "RFID MIFARE DESFire", RevisionNumber: "R-2026-03"}},
+	"locking_system.updated.v1": &domain.LockingSystemUpdated{LockingSystemPatch: domain.LockingSystemPatch{RevisionNumber: ptr("R-2026-04")}},
+	"locking_system.deleted.v1": &domain.LockingSystemDeleted{},
+	"locking_system.access_points_attached.v1": &domain.LockingSystemAccessPointsAttached{
+		AccessPointIDs: []string{"1e2f3a4b-5c6d-4e7f-8a9b-0c1d2e3f4a5b"}},
+	"locking_system.access_points_detached.v1": &domain.LockingSystemAccessPointsDetached{
+		AccessPointIDs: []string{"1e2f3a4b-5c6d-4e7f-8a9b-0c1d2e3f4a5b"}},
+
 	"auth.failed.v1": &domain.AuthFailed{Scheme: "token", Reason: "revoked", Subject: "service_user:7d1c",
 		RemoteAddr: "192.0.2.7", Path: "/api/v1/individuals"},
 }
