@@ -147,9 +147,10 @@ func clockMinutes(s string) (int, bool) {
 
 // NormalizeAccessRules checks a rule set as a client sent it and returns it
 // as the event carries it: ids given to rules without one (newID(i) for
-// rules[i]), names trimmed, repeats dropped. Every error names the field
+// rules[i]), names trimmed, repeats dropped. known, if not nil, says whether
+// an individual id names a person of the tenant. Every error names the field
 // with its index, e.g. rules[2].schedule[0].from.
-func NormalizeAccessRules(rules []AccessRule, newID func(i int) string) ([]AccessRule, error) {
+func NormalizeAccessRules(rules []AccessRule, newID func(i int) string, known func(individualID string) bool) ([]AccessRule, error) {
 	if len(rules) > maxAccessRules {
 		return nil, Invalid("rules", "must hold at most %d rules", maxAccessRules)
 	}
@@ -169,7 +170,13 @@ func NormalizeAccessRules(rules []AccessRule, newID func(i int) string) ([]Acces
 		seen[r.ID] = i
 		var err error
 		if r.IndividualIDs, err = normalizeRuleList(f+".individual_ids", r.IndividualIDs, maxRuleIndividuals, false, func(field, id string) error {
-			return checkRef(field, id, true)
+			if err := checkRef(field, id, true); err != nil {
+				return err
+			}
+			if known != nil && !known(id) {
+				return Invalid(field, "names no individual of this tenant")
+			}
+			return nil
 		}); err != nil {
 			return nil, err
 		}

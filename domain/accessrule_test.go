@@ -85,7 +85,7 @@ func TestNormalizeAccessRules(t *testing.T) {
 		return domain.AccessRule{IndividualIDs: []string{"ada", "ada"}, Departments: []string{" Ops ", "ops"},
 			Schedule: []domain.TimeWindow{{Days: []string{"Mon", "mon"}, From: "08:00", To: "18:00"}}, ValidFrom: "2026-01-01"}
 	}
-	rules, err := domain.NormalizeAccessRules([]domain.AccessRule{good(), func() domain.AccessRule { r := good(); r.ID = "mine"; return r }()}, newID)
+	rules, err := domain.NormalizeAccessRules([]domain.AccessRule{good(), func() domain.AccessRule { r := good(); r.ID = "mine"; return r }()}, newID, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestNormalizeAccessRules(t *testing.T) {
 		len(r.Schedule[0].Days) != 1 || r.Schedule[0].Days[0] != "mon" {
 		t.Fatalf("normalized %+v", rules)
 	}
-	if rules, err := domain.NormalizeAccessRules(nil, newID); rules != nil || err != nil {
+	if rules, err := domain.NormalizeAccessRules(nil, newID, nil); rules != nil || err != nil {
 		t.Fatalf("an empty set: %v %v", rules, err)
 	}
 	for _, c := range []struct {
@@ -119,10 +119,13 @@ func TestNormalizeAccessRules(t *testing.T) {
 		t.Run(c.field, func(t *testing.T) {
 			bad := good()
 			c.edit(&bad)
-			_, err := domain.NormalizeAccessRules([]domain.AccessRule{good(), bad}, newID)
+			_, err := domain.NormalizeAccessRules([]domain.AccessRule{good(), bad}, newID, nil)
 			requireErr(t, err, domain.CodeInvalid, c.field)
 		})
 	}
-	_, err = domain.NormalizeAccessRules([]domain.AccessRule{{ID: "a", IndividualIDs: []string{"x"}}, {ID: "a", IndividualIDs: []string{"y"}}}, newID)
+	_, err = domain.NormalizeAccessRules([]domain.AccessRule{good(), {IndividualIDs: []string{"ada", "ghost"}}}, newID,
+		func(id string) bool { return id == "ada" })
+	requireErr(t, err, domain.CodeInvalid, "rules[1].individual_ids[1]", "names no individual")
+	_, err = domain.NormalizeAccessRules([]domain.AccessRule{{ID: "a", IndividualIDs: []string{"x"}}, {ID: "a", IndividualIDs: []string{"y"}}}, newID, nil)
 	requireErr(t, err, domain.CodeInvalid, "rules[1].id", "rules[0]")
 }

@@ -264,14 +264,13 @@ func (s *Space) DetachAccessPoints(ids []string) []EventData {
 }
 
 // ReplaceAccessRules decides a new rule set for the space (see
-// NormalizeAccessRules for what is checked and newID for rules without an
-// id); the same rules again decide nothing. The caller checks beforehand
-// that the individuals named exist.
-func (s *Space) ReplaceAccessRules(rules []AccessRule, newID func(i int) string) ([]EventData, []AccessRule, error) {
+// NormalizeAccessRules for what is checked, newID for rules without an id
+// and known for the individuals named); the same rules again decide nothing.
+func (s *Space) ReplaceAccessRules(rules []AccessRule, newID func(i int) string, known func(string) bool) ([]EventData, []AccessRule, error) {
 	if !s.Exists() {
 		return nil, nil, SpaceNotFound(s.ID)
 	}
-	rules, err := NormalizeAccessRules(rules, newID)
+	rules, err := NormalizeAccessRules(rules, newID, known)
 	if err != nil {
 		return nil, nil, err
 	}
