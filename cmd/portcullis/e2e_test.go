@@ -190,6 +190,11 @@ func (c *client) try(method, path string, body any, headers ...string) (response
 	if strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") && !json.Valid(r.body) {
 		return r, fmt.Errorf("%s %s: invalid JSON body %s", method, path, clip(r.body))
 	}
+	// Every answer of the native face must be what its OpenAPI document
+	// says, so every test proves the document for free.
+	if err := checkNativeResponse(req, r); err != nil {
+		return r, err
+	}
 	return r, nil
 }
 
