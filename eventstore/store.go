@@ -55,24 +55,23 @@ type Config struct {
 	Replicas   int    // stream replicas on an external cluster (default 1)
 }
 
-// maxInflightBatches bounds the atomic batches this process has in flight.
+// maxInflightBatches bounds the atomic batches the raw bench has in flight.
 // JetStream refuses a stream more than 50 open batches at a time (its
-// default limit), and a refused batch would reach a client whose command was
-// valid as an error; past this bound, appends queue here instead.
+// default limit).
 const maxInflightBatches = 32
 
 // Store is the event log.
 type Store struct {
-	ns      *server.Server // nil when connected to an external server
-	nc      *nats.Conn
-	js      jetstream.JetStream
-	stream  jetstream.Stream
-	batches chan struct{} // one token per atomic batch in flight
+	ns     *server.Server // nil when connected to an external server
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	stream jetstream.Stream
+	w      *writer // the one appender of this process
 }
 
 // Open starts or connects to NATS and makes sure the stream exists.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
-	s := &Store{batches: make(chan struct{}, maxInflightBatches)}
+	s := &Store{}
 	var err error
 	if cfg.URL == "" {
 		if s.ns, err = startEmbedded(cfg); err != nil {
@@ -108,12 +107,17 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("create stream %s: %w", StreamName, err)
 	}
+	s.w = newWriter(s.js, s.stream, cfg.Sync)
+	go s.w.run()
 	return s, nil
 }
 
 // Close disconnects and, when embedded, shuts the server down after it has
 // flushed its files.
 func (s *Store) Close() error {
+	if s.w != nil {
+		s.w.close()
+	}
 	if s.nc != nil {
 		s.nc.Drain()
 		s.nc.Close()
@@ -145,12 +149,14 @@ type Expectation struct {
 // checked by JetStream against the aggregate's last sequence, so two
 // decisions made on the same state cannot both land. Message ids derive from
 // each event's command id, so a retried command is not appended twice.
-// It returns the stream position of the last event.
+// The events are stored contiguously and chained (see writer.go); appends
+// that wait at the same time share one durable write. It returns the
+// stream position of the last event.
 func (s *Store) Append(ctx context.Context, events []domain.Event, expect []Expectation) (uint64, error) {
 	if len(events) == 0 {
 		return 0, errors.New("eventstore: nothing to append")
 	}
-	msgs := make([]*nats.Msg, len(events))
+	r := &request{msgs: make([]outMsg, len(events))}
 	firstOf := map[string]int{}
 	for i, e := range events {
 		if !domain.ValidToken(e.Tenant) || !domain.ValidToken(e.Aggregate.Type) || !domain.ValidToken(e.Aggregate.ID) {
@@ -161,11 +167,10 @@ func (s *Store) Append(ctx context.Context, events []domain.Event, expect []Expe
 			return 0, err
 		}
 		subj := Subject(e.Tenant, e.Aggregate)
-		m := &nats.Msg{Subject: subj, Data: data, Header: nats.Header{}}
-		m.Header.Set(jetstream.MsgIDHeader, msgID(e, i))
-		msgs[i] = m
+		r.msgs[i] = outMsg{subject: subj, data: data, msgID: msgID(e, i)}
 		if _, ok := firstOf[subj]; !ok {
 			firstOf[subj] = i
+			r.subjects = append(r.subjects, subj)
 		}
 	}
 	for _, x := range expect {
@@ -175,30 +180,13 @@ func (s *Store) Append(ctx context.Context, events []domain.Event, expect []Expe
 			// single-subject check cannot express it, so refuse loudly.
 			return 0, fmt.Errorf("eventstore: expectation on %s which gets no event", x.Ref)
 		}
-		msgs[i].Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(x.Seq, 10))
+		r.msgs[i].hasExpect, r.msgs[i].expect = true, x.Seq
 	}
-	if len(msgs) == 1 {
-		ack, err := s.js.PublishMsg(ctx, msgs[0])
-		if err != nil {
-			return 0, translate(err)
-		}
-		if ack.Duplicate {
-			return ack.Sequence, ErrDuplicate
-		}
-		return ack.Sequence, nil
-	}
-	ack, err := s.publishBatch(ctx, msgs)
-	if err != nil {
-		return 0, translate(err)
-	}
-	return ack.Sequence, nil
+	return s.w.append(ctx, r)
 }
 
-// publishBatch publishes an atomic batch, at most maxInflightBatches at a
-// time.
-func (s *Store) publishBatch(ctx context.Context, msgs []*nats.Msg) (*jetstreamext.BatchAck, error) {
-	return publishAtomic(ctx, s.js, s.batches, msgs)
-}
+// AppendStats reports what this process's writer has done so far.
+func (s *Store) AppendStats() AppendStats { return s.w.statsNow() }
 
 // publishAtomic publishes an atomic batch once it holds a token of
 // inflight. A server that still has too many open batches (other processes

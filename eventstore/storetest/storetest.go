@@ -21,6 +21,7 @@ type Store interface {
 	Load(ctx context.Context, tenant string, ref domain.Ref) ([]domain.Event, uint64, error)
 	LastSequence(ctx context.Context) (uint64, error)
 	Subscribe(ctx context.Context, from uint64) (*eventstore.Subscription, error)
+	Verify(ctx context.Context, cp *eventstore.Checkpoint) (eventstore.ChainReport, error)
 }
 
 // Run runs the suite; open returns a store over an empty log.
@@ -37,6 +38,10 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"ConcurrentSameExpectationOneWins", testConcurrentOneWins},
 		{"LoadLongAggregate", testLoadLong},
 		{"SubscribeFromPosition", testSubscribe},
+		{"ChainWholeAfterEveryKindOfAppend", testChainWhole},
+		{"ConcurrentAppendsLandOnceAndChain", testConcurrentAppends},
+		{"RefusedAppendDoesNotFailOthers", testRefusedAlone},
+		{"ReportedPositionIsTheAppendsOwn", testOwnPositions},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, open(t)) })
 	}
