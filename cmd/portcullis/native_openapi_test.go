@@ -46,12 +46,34 @@ var loadNativeSpec = sync.OnceValues(func() (*nativeSpec, error) {
 	if err := doc.Validate(loader.Context); err != nil {
 		return nil, fmt.Errorf("docs/openapi/native.yaml is not a valid OpenAPI document: %w", err)
 	}
+	// An NDJSON body is checked line by line, as the array of its lines.
+	if openapi3filter.RegisteredBodyDecoder(ndjson) == nil {
+		openapi3filter.RegisterBodyDecoder(ndjson, decodeNDJSON)
+	}
 	router, err := gorillamux.NewRouter(doc)
 	if err != nil {
 		return nil, fmt.Errorf("docs/openapi/native.yaml: %w", err)
 	}
 	return &nativeSpec{doc: doc, router: router}, nil
 })
+
+const ndjson = "application/x-ndjson"
+
+// decodeNDJSON reads newline-delimited JSON as the array of its values.
+func decodeNDJSON(body io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
+	out := []any{}
+	dec := json.NewDecoder(body)
+	dec.UseNumber()
+	for {
+		var v any
+		if err := dec.Decode(&v); err == io.EOF {
+			return out, nil
+		} else if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+}
 
 // isNativePath reports whether a request path belongs to the native face.
 func isNativePath(path string) bool {
