@@ -34,10 +34,7 @@ func (c *Commands) CreateIndividual(ctx context.Context, meta Meta, in domain.In
 			return nil, err
 		}
 		changes := []change{decide(c, meta.Tenant, ref, s, data, &after)}
-		claims, err := c.claims(ctx, meta.Tenant, id, nil, map[string]string{
-			domain.UniqueIndividualExtID: fields.ExtID, domain.UniqueIndividualEmail: fields.Email,
-			domain.UniqueIndividualLoginID: domain.NormalizeLoginID(fields.LoginID),
-		})
+		claims, err := c.claims(ctx, meta.Tenant, id, nil, individualValues(fields.ExtID, fields.Email, fields.LoginID))
 		if err != nil {
 			return nil, err
 		}
@@ -74,15 +71,15 @@ func (c *Commands) UpdateIndividual(ctx context.Context, meta Meta, id string, p
 			return nil, err
 		}
 		changes := []change{decide(c, meta.Tenant, ref, s, data, &after)}
-		release, claim := map[string]string{}, map[string]string{}
+		var release, claim []uniqueValue
 		upd := data[0].(*domain.IndividualUpdated)
 		if upd.Email != nil {
-			release[domain.UniqueIndividualEmail] = s.State.Email
-			claim[domain.UniqueIndividualEmail] = *upd.Email
+			release = append(release, uniqueValue{domain.UniqueIndividualEmail, s.State.Email, "email"})
+			claim = append(claim, uniqueValue{domain.UniqueIndividualEmail, *upd.Email, "email"})
 		}
 		if upd.LoginID != nil && domain.NormalizeLoginID(*upd.LoginID) != domain.NormalizeLoginID(s.State.LoginID) {
-			release[domain.UniqueIndividualLoginID] = domain.NormalizeLoginID(s.State.LoginID)
-			claim[domain.UniqueIndividualLoginID] = domain.NormalizeLoginID(*upd.LoginID)
+			release = append(release, uniqueValue{domain.UniqueIndividualLoginID, domain.NormalizeLoginID(s.State.LoginID), "login_id"})
+			claim = append(claim, uniqueValue{domain.UniqueIndividualLoginID, domain.NormalizeLoginID(*upd.LoginID), "login_id"})
 		}
 		claims, err := c.claims(ctx, meta.Tenant, id, release, claim)
 		if err != nil {
@@ -124,10 +121,7 @@ func (c *Commands) DeleteIndividual(ctx context.Context, meta Meta, id string) (
 			return nil, err
 		}
 		changes := []change{decide(c, meta.Tenant, ref, s, data, &after)}
-		claims, err := c.claims(ctx, meta.Tenant, id, map[string]string{
-			domain.UniqueIndividualExtID: s.State.ExtID, domain.UniqueIndividualEmail: s.State.Email,
-			domain.UniqueIndividualLoginID: domain.NormalizeLoginID(s.State.LoginID),
-		}, nil)
+		claims, err := c.claims(ctx, meta.Tenant, id, individualValues(s.State.ExtID, s.State.Email, s.State.LoginID), nil)
 		if err != nil {
 			return nil, err
 		}
@@ -150,42 +144,12 @@ func individualResult(s snap[domain.Individual], pos uint64) IndividualResult {
 	return IndividualResult{Individual: s.State, Result: Result{Position: pos, Version: s.Seq}}
 }
 
-// uniqueFields maps a kind of unique value to the input field that carries it.
-var uniqueFields = map[string]string{
-	domain.UniqueIndividualEmail:   "email",
-	domain.UniqueIndividualExtID:   "ext_id",
-	domain.UniqueIndividualLoginID: "login_id",
-}
-
-// claims decides the release of the values in release and the claim of the
-// values in claim (kind → value; empty values are skipped) for owner.
-func (c *Commands) claims(ctx context.Context, tenant, owner string, release, claim map[string]string) ([]change, error) {
-	var changes []change
-	for _, kind := range []string{domain.UniqueIndividualExtID, domain.UniqueIndividualEmail, domain.UniqueIndividualLoginID} {
-		if v := release[kind]; v != "" {
-			ref := domain.UniqueRef(kind, v)
-			s, err := load[domain.UniqueValue](ctx, c, tenant, ref)
-			if err != nil {
-				return nil, err
-			}
-			if data := s.State.Release(kind, owner); len(data) > 0 {
-				changes = append(changes, decide(c, tenant, ref, s, data, nil))
-			}
-		}
-		if v := claim[kind]; v != "" {
-			ref := domain.UniqueRef(kind, v)
-			s, err := load[domain.UniqueValue](ctx, c, tenant, ref)
-			if err != nil {
-				return nil, err
-			}
-			data, err := s.State.Claim(kind, owner, uniqueFields[kind])
-			if err != nil {
-				return nil, err
-			}
-			if len(data) > 0 {
-				changes = append(changes, decide(c, tenant, ref, s, data, nil))
-			}
-		}
+// individualValues are the unique values a person holds, in the order they
+// are claimed and released.
+func individualValues(extID, email, loginID string) []uniqueValue {
+	return []uniqueValue{
+		{domain.UniqueIndividualExtID, extID, "ext_id"},
+		{domain.UniqueIndividualEmail, email, "email"},
+		{domain.UniqueIndividualLoginID, domain.NormalizeLoginID(loginID), "login_id"},
 	}
-	return changes, nil
 }

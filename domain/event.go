@@ -196,6 +196,32 @@ func NewEventData(typ string, version int) (EventData, error) {
 		d = &LockingSystemAccessPointsAttached{}
 	case TypeLockingSystemAccessPointsDetached:
 		d = &LockingSystemAccessPointsDetached{}
+	case TypeIndividualCredentialsAssigned:
+		d = &IndividualCredentialsAssigned{}
+	case TypeIndividualCredentialsConfirmed:
+		d = &IndividualCredentialsConfirmed{}
+	case TypeIndividualCredentialsReturned:
+		d = &IndividualCredentialsReturned{}
+	case TypeCredentialCreated:
+		d = &CredentialCreated{}
+	case TypeCredentialUpdated:
+		d = &CredentialUpdated{}
+	case TypeCredentialStatusChanged:
+		d = &CredentialStatusChanged{}
+	case TypeCredentialDeleted:
+		d = &CredentialDeleted{}
+	case TypeCredentialAssigned:
+		d = &CredentialAssigned{}
+	case TypeCredentialReserved:
+		d = &CredentialReserved{}
+	case TypeCredentialAssignmentConfirmed:
+		d = &CredentialAssignmentConfirmed{}
+	case TypeCredentialReturned:
+		d = &CredentialReturned{}
+	case TypeCredentialAccessPointsLinked:
+		d = &CredentialAccessPointsLinked{}
+	case TypeCredentialAccessPointsUnlinked:
+		d = &CredentialAccessPointsUnlinked{}
 	default:
 		return nil, fmt.Errorf("unknown event type %q", typ)
 	}
@@ -233,5 +259,9 @@ func EventTypes() []EventData {
 		&BuildingCreated{}, &BuildingUpdated{}, &BuildingDeleted{}, &BuildingSpaceAttached{}, &BuildingSpaceMoved{}, &BuildingSpaceDetached{},
 		&SpaceCreated{}, &SpaceUpdated{}, &SpaceDeleted{}, &SpaceAccessPointsAttached{}, &SpaceAccessPointsDetached{}, &SpaceAccessRulesReplaced{},
 		&LockingSystemCreated{}, &LockingSystemUpdated{}, &LockingSystemDeleted{}, &LockingSystemAccessPointsAttached{}, &LockingSystemAccessPointsDetached{},
+		&IndividualCredentialsAssigned{}, &IndividualCredentialsConfirmed{}, &IndividualCredentialsReturned{},
+		&CredentialCreated{}, &CredentialUpdated{}, &CredentialStatusChanged{}, &CredentialDeleted{},
+		&CredentialAssigned{}, &CredentialReserved{}, &CredentialAssignmentConfirmed{}, &CredentialReturned{},
+		&CredentialAccessPointsLinked{}, &CredentialAccessPointsUnlinked{},
 	}
 }

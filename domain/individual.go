@@ -1,7 +1,9 @@
 package domain
 
 import (
+	"fmt"
 	"net/mail"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -17,6 +19,12 @@ const (
 	TypeIndividualCreated = "individual.created"
 	TypeIndividualUpdated = "individual.updated"
 	TypeIndividualDeleted = "individual.deleted"
+	// The credentials a person holds are recorded on the person too, in the
+	// same append as on the credentials, so that deleting a person who still
+	// holds keys is refused without consulting any read model.
+	TypeIndividualCredentialsAssigned  = "individual.credentials_assigned"
+	TypeIndividualCredentialsConfirmed = "individual.credentials_confirmed"
+	TypeIndividualCredentialsReturned  = "individual.credentials_returned"
 )
 
 // Kinds of unique values an individual holds.
@@ -87,10 +95,42 @@ type IndividualDeleted struct{}
 func (*IndividualDeleted) EventType() string { return TypeIndividualDeleted }
 func (*IndividualDeleted) EventVersion() int { return 1 }
 
+// IndividualCredentialsAssigned records access credentials handed to (or,
+// with Pending, reserved for) the individual.
+type IndividualCredentialsAssigned struct {
+	CredentialIDs []string `msgpack:"credential_ids"`
+	Pending       bool     `msgpack:"pending,omitempty"`
+}
+
+func (*IndividualCredentialsAssigned) EventType() string { return TypeIndividualCredentialsAssigned }
+func (*IndividualCredentialsAssigned) EventVersion() int { return 1 }
+
+// IndividualCredentialsConfirmed records that the individual received
+// credentials reserved for them.
+type IndividualCredentialsConfirmed struct {
+	CredentialIDs []string `msgpack:"credential_ids"`
+}
+
+func (*IndividualCredentialsConfirmed) EventType() string { return TypeIndividualCredentialsConfirmed }
+func (*IndividualCredentialsConfirmed) EventVersion() int { return 1 }
+
+// IndividualCredentialsReturned records credentials the individual gave back
+// (or reservations that ended).
+type IndividualCredentialsReturned struct {
+	CredentialIDs []string `msgpack:"credential_ids"`
+}
+
+func (*IndividualCredentialsReturned) EventType() string { return TypeIndividualCredentialsReturned }
+func (*IndividualCredentialsReturned) EventVersion() int { return 1 }
+
 // Individual is the state of an individual aggregate.
 type Individual struct {
 	ID string
 	IndividualFields
+	// Held are the access credentials the individual holds or has reserved,
+	// in the order they got them. Apply builds a new slice on every change:
+	// cached states share it.
+	Held      []string
 	CreatedAt time.Time
 	UpdatedAt time.Time
 	Deleted   bool
@@ -112,6 +152,10 @@ func (i *Individual) Apply(e Event) {
 	case *IndividualDeleted:
 		i.Deleted = true
 		i.UpdatedAt = e.OccurredAt
+	case *IndividualCredentialsAssigned:
+		i.Held = LinkIDs(i.Held, d.CredentialIDs)
+	case *IndividualCredentialsReturned:
+		i.Held = UnlinkIDs(i.Held, d.CredentialIDs)
 	}
 }
 
@@ -198,12 +242,39 @@ func (i *Individual) UpdateIndividual(p IndividualPatch) ([]EventData, error) {
 	return []EventData{&IndividualUpdated{IndividualPatch: changed}}, nil
 }
 
-// DeleteIndividual decides the deletion.
+// DeleteIndividual decides the deletion. A person who still holds access
+// credentials (or has some reserved) is a CONFLICT naming them: the keys are
+// out there and must come back first.
 func (i *Individual) DeleteIndividual() ([]EventData, error) {
 	if !i.Exists() {
 		return nil, Errorf(CodeNotFound, "individual not found")
 	}
+	if len(i.Held) > 0 {
+		return nil, &Error{Code: CodeConflict, Field: "credentials", Message: fmt.Sprintf(
+			"the individual still holds %d access credential(s) (%s); return them first", len(i.Held), strings.Join(i.Held, ", "))}
+	}
 	return []EventData{&IndividualDeleted{}}, nil
+}
+
+// HoldCredentials decides that the individual takes credentials (pending:
+// reserved until they confirm). Unknown or deleted individuals are
+// NOT_FOUND, naming individual_id.
+func (i *Individual) HoldCredentials(ids []string, pending bool) ([]EventData, error) {
+	if !i.Exists() {
+		return nil, &Error{Code: CodeNotFound, Field: "individual_id", Message: "individual not found"}
+	}
+	return []EventData{&IndividualCredentialsAssigned{CredentialIDs: slices.Clone(ids), Pending: pending}}, nil
+}
+
+// ConfirmCredentials records that the individual received reserved
+// credentials.
+func (i *Individual) ConfirmCredentials(ids []string) []EventData {
+	return []EventData{&IndividualCredentialsConfirmed{CredentialIDs: slices.Clone(ids)}}
+}
+
+// ReturnCredentials records credentials coming back from the individual.
+func (i *Individual) ReturnCredentials(ids []string) []EventData {
+	return []EventData{&IndividualCredentialsReturned{CredentialIDs: slices.Clone(ids)}}
 }
 
 func changedOnly(cur string, next *string) *string {

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/portcullis/portcullis/domain"
 )
@@ -206,3 +207,92 @@ func parseIfMatch(r *http.Request) (*uint64, error) {
 }
 
 func etag(version uint64) string { return fmt.Sprintf(`"%d"`, version) }
+
+// boolean reads an optional boolean field: nil when absent. null is refused.
+func (o object) boolean(field string) (*bool, error) {
+	raw, ok := o[field]
+	if !ok {
+		return nil, nil
+	}
+	var v bool
+	if string(raw) == "null" || json.Unmarshal(raw, &v) != nil {
+		return nil, domain.Invalid(field, "must be true or false, not %s", jsonKind(raw))
+	}
+	return &v, nil
+}
+
+// integer reads an optional whole-number field within [lo, hi]: nil when
+// absent. null, fractions and strings are refused.
+func (o object) integer(field string, lo, hi int) (*int, error) {
+	raw, ok := o[field]
+	if !ok {
+		return nil, nil
+	}
+	var v int
+	if string(raw) == "null" || json.Unmarshal(raw, &v) != nil || v < lo || v > hi {
+		return nil, domain.Invalid(field, "must be a whole number from %d to %d", lo, hi)
+	}
+	return &v, nil
+}
+
+// timestamp reads an optional RFC 3339 time field: nil when absent; with
+// nullable, null is the zero time (clear it).
+func (o object) timestamp(field string, nullable bool) (*time.Time, error) {
+	raw, ok := o[field]
+	if !ok {
+		return nil, nil
+	}
+	if string(raw) == "null" && nullable {
+		return &time.Time{}, nil
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return nil, domain.Invalid(field, "must be an RFC 3339 time like 2026-01-31T17:00:00Z, not %s", jsonKind(raw))
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return nil, domain.Invalid(field, "must be an RFC 3339 time like 2026-01-31T17:00:00Z")
+	}
+	return &t, nil
+}
+
+// ids reads a required list of 1 to max ids, each a valid id, none twice.
+func (o object) ids(field string, max int) ([]string, error) {
+	raw, ok := o[field]
+	if !ok {
+		return nil, domain.Invalid(field, "is required")
+	}
+	var ids []string
+	if string(raw) == "null" || json.Unmarshal(raw, &ids) != nil {
+		return nil, domain.Invalid(field, "must be an array of ids, not %s", jsonKind(raw))
+	}
+	if len(ids) == 0 || len(ids) > max {
+		return nil, domain.Invalid(field, "must name 1 to %d ids", max)
+	}
+	for i, id := range ids {
+		if !domain.ValidToken(id) {
+			return nil, domain.Invalid(field, "%q is not a valid id", id)
+		}
+		if slices.Contains(ids[:i], id) {
+			return nil, domain.Invalid(field, "names %s twice", id)
+		}
+	}
+	return ids, nil
+}
+
+// nested reads an optional JSON object field (nil when absent or null) and
+// refuses fields of it not in allowed, naming them as field.name.
+func (o object) nested(field string, allowed ...string) (object, error) {
+	raw, ok := o[field]
+	if !ok || string(raw) == "null" {
+		return nil, nil
+	}
+	var obj object
+	if json.Unmarshal(raw, &obj) != nil || obj == nil {
+		return nil, domain.Invalid(field, "must be an object, not %s", jsonKind(raw))
+	}
+	if err := obj.only(allowed...); err != nil {
+		return nil, domain.Invalid(field+"."+domain.ErrorField(err), "unknown field")
+	}
+	return obj, nil
+}

@@ -59,17 +59,18 @@ const (
 // nevisIDM error codes the face raises itself; the domain's are in
 // domain/nevisuser.go.
 const (
-	nevisErrInsufficientRights   = "errors.insufficientRightsFunction"
-	nevisErrDataroomDenied       = "errors.combinedDataroomDenied"
-	nevisErrJSONProcessing       = "errors.jsonProcessingError"
-	nevisErrNullRequestBody      = "errors.nullRequestBody"
-	nevisErrModifyExtID          = "errors.modifyExtId"
-	nevisErrUserFirstNameNull    = "errors.userFirstNameNull"
-	nevisErrUserNameNull         = "errors.userNameNull"
-	nevisErrUserEmailFormat      = "errors.userEmailFormat"
-	nevisErrDuplicateEmail       = "errors.duplicateEmail"
-	nevisErrMandatoryParamMissed = domain.NevisErrMandatoryParameterMissing
-	nevisErrInvalidJWTToken      = "errors.invalidJWTToken"
+	nevisErrInsufficientRights    = "errors.insufficientRightsFunction"
+	nevisErrDataroomDenied        = "errors.combinedDataroomDenied"
+	nevisErrJSONProcessing        = "errors.jsonProcessingError"
+	nevisErrNullRequestBody       = "errors.nullRequestBody"
+	nevisErrModifyExtID           = "errors.modifyExtId"
+	nevisErrUserFirstNameNull     = "errors.userFirstNameNull"
+	nevisErrUserNameNull          = "errors.userNameNull"
+	nevisErrUserEmailFormat       = "errors.userEmailFormat"
+	nevisErrDuplicateEmail        = "errors.duplicateEmail"
+	nevisErrUndeletedDependencies = "errors.undeletedDependencies"
+	nevisErrMandatoryParamMissed  = domain.NevisErrMandatoryParameterMissing
+	nevisErrInvalidJWTToken       = "errors.invalidJWTToken"
 )
 
 // withNevisAuth authenticates every nevisIDM request with the same schemes

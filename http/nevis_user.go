@@ -283,6 +283,12 @@ func (s *Server) handleNevisUserDelete(w http.ResponseWriter, r *http.Request, c
 	if domain.ErrorCode(err) == domain.CodeNotFound {
 		return c.userNotFound(userExtID)
 	}
+	if domain.ErrorCode(err) == domain.CodeConflict && domain.ErrorField(err) == "credentials" {
+		// The person still holds access credentials: nevisIDM's word for a
+		// record that other records depend on.
+		return &domain.Error{Code: domain.CodeConflict, Detail: nevisErrUndeletedDependencies,
+			Message: "The user with extId '" + userExtID + "' cannot be deleted: " + domain.ErrorMessage(err)}
+	}
 	if err != nil {
 		return err
 	}

@@ -151,6 +151,7 @@ func NewServer(cfg Config) *Server {
 	s.registerSelfServiceRoutes(api)
 	s.registerIntegrationRoutes(api)
 	s.registerAuditRoutes(api)
+	s.registerCredentialRoutes(api)
 	s.registerNevisRoutes(s.router)
 	s.registerESystemsRoutes(s.router)
 	return s

@@ -91,7 +91,9 @@ func allBuckets() [][]byte {
 		bucketNevisUsers, bucketDispatchTargets, bucketDispatchTargetsByCreated,
 		bucketFidoUafCredentials, bucketFidoUafCredentialsByCreated, bucketDispatchTargetHistory,
 		bucketAccessGroups, bucketAccessGroupPermissions, bucketAccessRecords,
-		bucketConnections, bucketConnectionsByCreated, bucketWebhooks}
+		bucketConnections, bucketConnectionsByCreated, bucketWebhooks,
+		bucketCredentials, bucketCredentialIndex, bucketCredentialBlocks, bucketCredentialCounts, bucketCredentialNumbers,
+		bucketCredentialShapes, bucketCredentialShapeNumbers, bucketCredentialTimes, bucketCredentialTimeDays}
 }
 
 // key joins a tenant and parts into a bbolt key. Tenants and ids are subject

@@ -62,6 +62,16 @@ func (individualsProjection) apply(tx *bolt.Tx, e domain.Event) error {
 		if _, err := getValue(b, k, &ind); err != nil {
 			return err
 		}
+	case *domain.IndividualCredentialsAssigned, *domain.IndividualCredentialsConfirmed, *domain.IndividualCredentialsReturned:
+		// Handing over or taking back a credential leaves the person's
+		// fields (and updated_at) alone, but it is a version of the
+		// person: the ETag follows it, and the history shows it.
+		found, err := getValue(b, k, &ind)
+		if err != nil || !found || ind.Deleted {
+			return err
+		}
+		ind.Version = e.Sequence
+		return putRecord(tx, bucketIndividuals, k, e, &ind)
 	}
 	switch d := e.Data.(type) {
 	case *domain.IndividualCreated:
