@@ -114,8 +114,8 @@ type CredentialPatch struct {
 	CredentialID    *string    `msgpack:"credential_id,omitempty"`
 	CredentialName  *string    `msgpack:"credential_name,omitempty"`
 	Type            *string    `msgpack:"type,omitempty"`
-	ValidFrom       *time.Time `msgpack:"valid_from,omitempty"`
-	ValidUntil      *time.Time `msgpack:"valid_until,omitempty"`
+	ValidFrom       *time.Time `msgpack:"valid_from"` // not omitempty: a zero time (clear) must survive
+	ValidUntil      *time.Time `msgpack:"valid_until"`
 	Source          *string    `msgpack:"source,omitempty"`
 	Counter         *int       `msgpack:"counter,omitempty"`
 	DeleteProtected *bool      `msgpack:"delete_protected,omitempty"`
