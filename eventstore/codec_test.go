@@ -146,6 +146,34 @@ var samples = map[string]domain.EventData{
 	"locking_system.access_points_detached.v1": &domain.LockingSystemAccessPointsDetached{
 		AccessPointIDs: []string{"1e2f3a4b-5c6d-4e7f-8a9b-0c1d2e3f4a5b"}},
 
+	// Access credentials, their assignment to people and their links.
+	"individual.credentials_assigned.v1": &domain.IndividualCredentialsAssigned{
+		CredentialIDs: []string{"5f0c9a8e-1d2b-4c3d-8e9f-0a1b2c3d4e5f", "6a1d0b9f-2e3c-4d4e-9f0a-1b2c3d4e5f60"}, Pending: true},
+	"individual.credentials_confirmed.v1": &domain.IndividualCredentialsConfirmed{CredentialIDs: []string{"5f0c9a8e-1d2b-4c3d-8e9f-0a1b2c3d4e5f"}},
+	"individual.credentials_returned.v1":  &domain.IndividualCredentialsReturned{CredentialIDs: []string{"5f0c9a8e-1d2b-4c3d-8e9f-0a1b2c3d4e5f"}},
+	"access_credential.created.v1": &domain.CredentialCreated{CredentialFields: domain.CredentialFields{
+		CredentialID: "K-0042", CredentialName: "Main entrance key", Type: "mechanical_key", Status: "active",
+		ValidUntil: time.Date(2027, 12, 31, 23, 0, 0, 0, time.UTC), Source: "imported", Counter: 2, DeleteProtected: true}},
+	"access_credential.updated.v1": &domain.CredentialUpdated{CredentialPatch: domain.CredentialPatch{
+		CredentialName: ptr("Main entrance key (copy)"), ValidFrom: &time.Time{},
+		ValidUntil: func() *time.Time { t := time.Date(2028, 6, 30, 22, 0, 0, 0, time.UTC); return &t }(),
+		Counter:    func() *int { n := 3; return &n }(), DeleteProtected: func() *bool { f := false; return &f }()}},
+	"access_credential.status_changed.v1": &domain.CredentialStatusChanged{Status: "lost", Previous: "active"},
+	"access_credential.deleted.v1":        &domain.CredentialDeleted{},
+	"access_credential.assigned.v1": &domain.CredentialAssigned{Assignment: domain.Assignment{
+		IndividualID: "0b7c7d3e-5c1f-4f7a-9d55-6a8f2b1e4c90", DueDate: time.Date(2027, 3, 31, 16, 0, 0, 0, time.UTC),
+		DueReason: "Contractor, project Lighthouse", Condition: "new", Notes: "Handed over at reception"}},
+	"access_credential.reserved.v1": &domain.CredentialReserved{Assignment: domain.Assignment{
+		IndividualID: "0b7c7d3e-5c1f-4f7a-9d55-6a8f2b1e4c90", Condition: "good",
+		Confirmation: &domain.Confirmation{Type: "digital", Destination: "ada@example.com"}}},
+	"access_credential.assignment_confirmed.v1": &domain.CredentialAssignmentConfirmed{IndividualID: "0b7c7d3e-5c1f-4f7a-9d55-6a8f2b1e4c90"},
+	"access_credential.returned.v1": &domain.CredentialReturned{IndividualID: "0b7c7d3e-5c1f-4f7a-9d55-6a8f2b1e4c90",
+		Condition: "worn", Notes: "Bit slightly bent"},
+	"access_credential.access_points_linked.v1": &domain.CredentialAccessPointsLinked{
+		AccessPointIDs: []string{"8c2e1f0a-3b4c-4d5e-8f9a-0b1c2d3e4f50", "9d3f2a1b-4c5d-4e6f-9a0b-1c2d3e4f5061"}},
+	"access_credential.access_points_unlinked.v1": &domain.CredentialAccessPointsUnlinked{
+		AccessPointIDs: []string{"8c2e1f0a-3b4c-4d5e-8f9a-0b1c2d3e4f50"}},
+
 	"auth.failed.v1": &domain.AuthFailed{Scheme: "token", Reason: "revoked", Subject: "service_user:7d1c",
 		RemoteAddr: "192.0.2.7", Path: "/api/v1/individuals"},
 }
