@@ -16,7 +16,8 @@ func (s *Server) registerIndividualRoutes(r *mux.Router) {
 	r.HandleFunc("/individuals/{id}", s.nativeOwn("individuals:read", s.handleIndividualView)).Methods("GET")
 	r.HandleFunc("/individuals/{id}", s.native("individuals:write", s.handleIndividualUpdate)).Methods("PATCH")
 	r.HandleFunc("/individuals/{id}", s.native("individuals:delete", s.handleIndividualDelete)).Methods("DELETE")
-	r.HandleFunc("/individuals/{id}/history", s.nativeOwn("individuals:read", s.handleIndividualHistory)).Methods("GET")
+	r.HandleFunc("/individuals/{id}/history", s.nativeOwn("individuals:read", s.handleHistory(domain.AggregateIndividual, "individual",
+		renderAs(individualFromView, func(v projections.Individual) bool { return v.Deleted })))).Methods("GET")
 }
 
 // individualJSON is an individual on the native face. Its times are always
@@ -188,50 +189,5 @@ func (s *Server) handleIndividualDelete(w http.ResponseWriter, r *http.Request) 
 		return err
 	}
 	writeMutation(w, http.StatusOK, "individual deleted", res.Result, individualFromState(res.Individual))
-	return nil
-}
-
-// versionJSON is one entry of a record's history.
-type versionJSON struct {
-	Version          uint64    `json:"version"`
-	EventType        string    `json:"event_type"`
-	Actor            string    `json:"actor"`
-	RequestID        string    `json:"request_id,omitempty"`
-	OccurredAt       time.Time `json:"occurred_at"`
-	ConsistencyToken string    `json:"consistency_token"`
-	Data             any       `json:"data"`
-}
-
-func (s *Server) handleIndividualHistory(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	lp, err := parseList(r, nil)
-	if err != nil {
-		return err
-	}
-	tenant := caller(r.Context()).Tenant
-	versions, total, err := s.db.History(tenant, domain.Ref{Type: domain.AggregateIndividual, ID: id}, lp.page)
-	if err != nil {
-		return err
-	}
-	if total == 0 {
-		return domain.Errorf(domain.CodeNotFound, "individual %s not found", id)
-	}
-	out := make([]versionJSON, len(versions))
-	for i, v := range versions {
-		var ind projections.Individual
-		if err := v.DecodeState(&ind); err != nil {
-			return err
-		}
-		var data any = individualFromView(ind)
-		if ind.Deleted {
-			data = nil
-		}
-		out[i] = versionJSON{Version: v.Sequence, EventType: v.EventType, Actor: v.Actor, RequestID: v.RequestID,
-			OccurredAt: v.OccurredAt.UTC(), ConsistencyToken: formatPos(v.Sequence), Data: data}
-	}
-	writeNativeList(w, "individual history", out, lp.page, total)
 	return nil
 }

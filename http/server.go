@@ -148,6 +148,7 @@ func NewServer(cfg Config) *Server {
 	s.registerServiceUserRoutes(api)
 	s.registerOAuthClientRoutes(api)
 	s.registerRoleRoutes(api)
+	s.registerHistoryRoutes(api)
 	s.registerSelfServiceRoutes(api)
 	s.registerIntegrationRoutes(api)
 	s.registerAuditRoutes(api)
