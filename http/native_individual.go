@@ -60,7 +60,7 @@ func pathID(r *http.Request) (string, error) {
 }
 
 func (s *Server) handleIndividualList(w http.ResponseWriter, r *http.Request) error {
-	lp, err := parseList(r, projections.IndividualOrderFields, "search", "status")
+	lp, err := parseList(r, projections.IndividualOrderFields, "search", "status", "as_of")
 	if err != nil {
 		return err
 	}
@@ -69,7 +69,17 @@ func (s *Server) handleIndividualList(w http.ResponseWriter, r *http.Request) er
 		return err
 	}
 	f := projections.IndividualFilter{Search: r.URL.Query().Get("search"), Status: status}
-	items, total, err := s.db.Individuals(caller(r.Context()).Tenant, f, lp.order, lp.page)
+	pos, past, err := s.asOf(w, r)
+	if err != nil {
+		return err
+	}
+	var items []projections.Individual
+	var total int
+	if past {
+		items, total, err = s.db.IndividualsAsOf(caller(r.Context()).Tenant, f, lp.order, lp.page, pos)
+	} else {
+		items, total, err = s.db.Individuals(caller(r.Context()).Tenant, f, lp.order, lp.page)
+	}
 	if err != nil {
 		return err
 	}
@@ -86,7 +96,17 @@ func (s *Server) handleIndividualView(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	v, ok, err := s.db.Individual(caller(r.Context()).Tenant, id)
+	pos, past, err := s.asOf(w, r)
+	if err != nil {
+		return err
+	}
+	var v projections.Individual
+	var ok bool
+	if past {
+		v, ok, err = s.db.IndividualAsOf(caller(r.Context()).Tenant, id, pos)
+	} else {
+		v, ok, err = s.db.Individual(caller(r.Context()).Tenant, id)
+	}
 	if err != nil {
 		return err
 	}

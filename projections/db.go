@@ -86,7 +86,7 @@ func (db *DB) reset() error {
 func allBuckets() [][]byte {
 	return [][]byte{bucketMeta, bucketTenants, bucketIndividuals, bucketIndividualsByCreated,
 		bucketIndividualsByExtID, bucketCounts, bucketHistory,
-		bucketTimeline, bucketAudit, bucketAuditIndex, bucketAuditCounts,
+		bucketTimeline, bucketAudit, bucketAuditIndex, bucketAuditCounts, bucketLives, bucketLifeOf, bucketLiveCount,
 		bucketServiceUsers, bucketTokens, bucketTokenHashes, bucketOAuthClients, bucketOAuthClientIDs, bucketRoles,
 		bucketNevisUsers, bucketDispatchTargets, bucketDispatchTargetsByCreated,
 		bucketFidoUafCredentials, bucketFidoUafCredentialsByCreated, bucketDispatchTargetHistory,

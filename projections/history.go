@@ -26,10 +26,13 @@ type Version struct {
 // record's read model as already encoded for its own bucket.
 func putVersion(tx *bolt.Tx, e domain.Event, state msgpack.RawMessage) error {
 	k := seqKey(key(e.Tenant, e.Aggregate.Type, e.Aggregate.ID), e.Sequence)
-	return putValue(tx.Bucket(bucketHistory), k, &Version{
+	if err := putValue(tx.Bucket(bucketHistory), k, &Version{
 		Sequence: e.Sequence, EventType: e.Type, Actor: e.Actor, RequestID: e.RequestID,
 		OccurredAt: e.OccurredAt, State: state,
-	})
+	}); err != nil {
+		return err
+	}
+	return trackLife(tx, e)
 }
 
 // History returns a page of the versions of one record, oldest first, and

@@ -47,6 +47,25 @@ type IndividualFilter struct {
 	Status string
 }
 
+// matches reports whether a live individual passes the filter.
+func (f IndividualFilter) matches(ind Individual) bool {
+	if ind.Deleted || (f.Status != "" && ind.Status != f.Status) {
+		return false
+	}
+	search := strings.ToLower(f.Search)
+	return search == "" || strings.Contains(strings.ToLower(ind.FirstName+" "+ind.LastName+" "+ind.Email), search)
+}
+
+// inCreationOrder reports whether a list is unfiltered and in creation
+// order (and which way), the one kind of list an index answers without
+// reading every record.
+func (f IndividualFilter) inCreationOrder(order []domain.Order) (bool, bool) {
+	if f != (IndividualFilter{}) || len(order) > 1 || (len(order) == 1 && order[0].Field != "created_at") {
+		return false, false
+	}
+	return true, len(order) == 1 && order[0].Desc
+}
+
 type individualsProjection struct{}
 
 func (individualsProjection) apply(tx *bolt.Tx, e domain.Event) error {
@@ -162,8 +181,7 @@ func (db *DB) Individuals(tenant string, f IndividualFilter, order []domain.Orde
 	var total int
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		recs := tx.Bucket(bucketIndividuals)
-		if f == (IndividualFilter{}) && (len(order) == 0 || (len(order) == 1 && order[0].Field == "created_at")) {
-			desc := len(order) == 1 && order[0].Desc
+		if byCreation, desc := f.inCreationOrder(order); byCreation {
 			total = int(getUint(tx.Bucket(bucketCounts), key(tenant, "individuals")))
 			var err error
 			out, err = walkIndex(tx.Bucket(bucketIndividualsByCreated), []byte(tenant), desc, page, func(id []byte) (Individual, error) {
@@ -174,7 +192,6 @@ func (db *DB) Individuals(tenant string, f IndividualFilter, order []domain.Orde
 			return err
 		}
 		var all []Individual
-		search := strings.ToLower(f.Search)
 		prefix := append([]byte(tenant), 0)
 		c := recs.Cursor()
 		for k, v := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, v = c.Next() {
@@ -182,13 +199,9 @@ func (db *DB) Individuals(tenant string, f IndividualFilter, order []domain.Orde
 			if err := unmarshal(v, &ind); err != nil {
 				return err
 			}
-			if ind.Deleted || (f.Status != "" && ind.Status != f.Status) {
-				continue
+			if f.matches(ind) {
+				all = append(all, ind)
 			}
-			if search != "" && !strings.Contains(strings.ToLower(ind.FirstName+" "+ind.LastName+" "+ind.Email), search) {
-				continue
-			}
-			all = append(all, ind)
 		}
 		sortIndividuals(all, order)
 		total = len(all)
@@ -197,6 +210,61 @@ func (db *DB) Individuals(tenant string, f IndividualFilter, order []domain.Orde
 		return nil
 	})
 	return out, total, err
+}
+
+// IndividualAsOf returns one individual as it stood at position seq (see
+// asof.go), not found if it did not live then.
+func (db *DB) IndividualAsOf(tenant, id string, seq uint64) (Individual, bool, error) {
+	ver, ok, err := db.VersionAsOf(tenant, domain.Ref{Type: domain.AggregateIndividual, ID: id}, seq)
+	if err != nil || !ok {
+		return Individual{}, false, err
+	}
+	var ind Individual
+	if err := ver.DecodeState(&ind); err != nil || ind.Deleted {
+		return Individual{}, false, err
+	}
+	return ind, true, nil
+}
+
+// IndividualsAsOf answers Individuals as the read models stood at position
+// seq, with the same filter, order and paging, from the history.
+func (db *DB) IndividualsAsOf(tenant string, f IndividualFilter, order []domain.Order, page domain.Page, seq uint64) ([]Individual, int, error) {
+	var out []Individual
+	decode := func(v Version) (Individual, error) {
+		var ind Individual
+		return ind, v.DecodeState(&ind)
+	}
+	if byCreation, desc := f.inCreationOrder(order); byCreation {
+		total, err := db.CountAsOf(tenant, domain.AggregateIndividual, seq)
+		if err != nil {
+			return nil, 0, err
+		}
+		skip := page.Offset()
+		err = db.LiveAsOf(tenant, domain.AggregateIndividual, seq, desc, func(v Version) (bool, error) {
+			if skip > 0 {
+				skip--
+				return true, nil
+			}
+			ind, err := decode(v)
+			out = append(out, ind)
+			return len(out) < page.Limit, err
+		})
+		return out, total, err
+	}
+	var all []Individual
+	err := db.LiveAsOf(tenant, domain.AggregateIndividual, seq, false, func(v Version) (bool, error) {
+		ind, err := decode(v)
+		if err == nil && f.matches(ind) {
+			all = append(all, ind)
+		}
+		return true, err
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	sortIndividuals(all, order)
+	lo, hi := page.Bounds(len(all))
+	return all[lo:hi], len(all), nil
 }
 
 // walkIndex reads one page through a position-ordered index under prefix.
