@@ -131,6 +131,29 @@ func (c *Commands) EnableWebhook(ctx context.Context, meta Meta, id string) (Con
 	}, nil)
 }
 
+// RequestReplay asks for the tenant's events from position from up to the
+// log's head to be delivered to a webhook again. It returns the replay's id.
+func (c *Commands) RequestReplay(ctx context.Context, meta Meta, id string, from uint64) (ConnectionResult, string, error) {
+	head, err := c.Head(ctx)
+	if err != nil {
+		return ConnectionResult{}, "", err
+	}
+	replay := deriveID(meta.CommandID, "webhook_replay", 0)
+	res, err := c.connectionCommand(ctx, meta, connectionRef(id), true, func(cn domain.IntegrationConnection) ([]domain.EventData, error) {
+		return cn.RequestReplay(replay, from, head)
+	}, nil)
+	return res, replay, err
+}
+
+// CompleteReplay records that a replay delivered its last event; nodes
+// that finish it at once name the same command, so it lands once.
+func (c *Commands) CompleteReplay(ctx context.Context, meta Meta, id, replay string) error {
+	_, err := c.connectionCommand(ctx, meta, connectionRef(id), false, func(cn domain.IntegrationConnection) ([]domain.EventData, error) {
+		return cn.CompleteReplay(replay)
+	}, nil)
+	return err
+}
+
 // Connection reads a connection on the command side, for decisions that
 // must not wait for the read models.
 func (c *Commands) Connection(ctx context.Context, tenant, id string) (domain.IntegrationConnection, error) {

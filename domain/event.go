@@ -222,6 +222,10 @@ func NewEventData(typ string, version int) (EventData, error) {
 		d = &CredentialAccessPointsLinked{}
 	case TypeCredentialAccessPointsUnlinked:
 		d = &CredentialAccessPointsUnlinked{}
+	case TypeIntegrationWebhookReplayRequested:
+		d = &IntegrationWebhookReplayRequested{}
+	case TypeIntegrationWebhookReplayCompleted:
+		d = &IntegrationWebhookReplayCompleted{}
 	default:
 		return nil, fmt.Errorf("unknown event type %q", typ)
 	}
@@ -263,5 +267,6 @@ func EventTypes() []EventData {
 		&CredentialCreated{}, &CredentialUpdated{}, &CredentialStatusChanged{}, &CredentialDeleted{},
 		&CredentialAssigned{}, &CredentialReserved{}, &CredentialAssignmentConfirmed{}, &CredentialReturned{},
 		&CredentialAccessPointsLinked{}, &CredentialAccessPointsUnlinked{},
+		&IntegrationWebhookReplayRequested{}, &IntegrationWebhookReplayCompleted{},
 	}
 }

@@ -18,11 +18,13 @@ const AggregateIntegrationConnection = "integration_connection"
 
 // Event types of integration connections.
 const (
-	TypeIntegrationConnected            = "integration.connected"
-	TypeIntegrationDisconnected         = "integration.disconnected"
-	TypeIntegrationWebhookSecretRotated = "integration.webhook_secret_rotated"
-	TypeIntegrationWebhookDisabled      = "integration.webhook_disabled"
-	TypeIntegrationWebhookEnabled       = "integration.webhook_enabled"
+	TypeIntegrationConnected              = "integration.connected"
+	TypeIntegrationDisconnected           = "integration.disconnected"
+	TypeIntegrationWebhookSecretRotated   = "integration.webhook_secret_rotated"
+	TypeIntegrationWebhookDisabled        = "integration.webhook_disabled"
+	TypeIntegrationWebhookEnabled         = "integration.webhook_enabled"
+	TypeIntegrationWebhookReplayRequested = "integration.webhook_replay_requested"
+	TypeIntegrationWebhookReplayCompleted = "integration.webhook_replay_completed"
 )
 
 // Connection statuses.
@@ -100,6 +102,31 @@ type IntegrationWebhookEnabled struct{}
 func (*IntegrationWebhookEnabled) EventType() string { return TypeIntegrationWebhookEnabled }
 func (*IntegrationWebhookEnabled) EventVersion() int { return 1 }
 
+// IntegrationWebhookReplayRequested asks for the tenant's events from
+// position From to To (the log's head when asked) to be delivered to the
+// webhook again, under their original webhook-id.
+type IntegrationWebhookReplayRequested struct {
+	ReplayID string `msgpack:"replay_id"`
+	From     uint64 `msgpack:"from"`
+	To       uint64 `msgpack:"to"`
+}
+
+func (*IntegrationWebhookReplayRequested) EventType() string {
+	return TypeIntegrationWebhookReplayRequested
+}
+func (*IntegrationWebhookReplayRequested) EventVersion() int { return 1 }
+
+// IntegrationWebhookReplayCompleted records that a replay delivered its
+// last event.
+type IntegrationWebhookReplayCompleted struct {
+	ReplayID string `msgpack:"replay_id"`
+}
+
+func (*IntegrationWebhookReplayCompleted) EventType() string {
+	return TypeIntegrationWebhookReplayCompleted
+}
+func (*IntegrationWebhookReplayCompleted) EventVersion() int { return 1 }
+
 // IntegrationConnection is the state of a connection aggregate.
 type IntegrationConnection struct {
 	ID                 string
@@ -110,6 +137,7 @@ type IntegrationConnection struct {
 	Previous           *SealedSecret // a rotated-out webhook secret, valid until PreviousValidUntil
 	PreviousValidUntil time.Time
 	Disabled           bool
+	Replays            []string // replays requested and not completed
 	CreatedAt          time.Time
 	UpdatedAt          time.Time
 	Deleted            bool
@@ -134,6 +162,10 @@ func (c *IntegrationConnection) Apply(e Event) {
 		c.Disabled = true
 	case *IntegrationWebhookEnabled:
 		c.Disabled = false
+	case *IntegrationWebhookReplayRequested:
+		c.Replays = append(slices.Clone(c.Replays), d.ReplayID)
+	case *IntegrationWebhookReplayCompleted:
+		c.Replays = slices.DeleteFunc(slices.Clone(c.Replays), func(id string) bool { return id == d.ReplayID })
 	}
 }
 
@@ -215,6 +247,30 @@ func (c *IntegrationConnection) EnableWebhook() ([]EventData, error) {
 		return nil, nil
 	}
 	return []EventData{&IntegrationWebhookEnabled{}}, nil
+}
+
+// RequestReplay decides a replay of the events from position from up to
+// position to, the log's head.
+func (c *IntegrationConnection) RequestReplay(id string, from, to uint64) ([]EventData, error) {
+	if err := c.mustBeWebhook(); err != nil {
+		return nil, err
+	}
+	if from < 1 || from > to {
+		return nil, Invalid("from_consistency_token", "must be a consistency token from 1 to %d", to)
+	}
+	if len(c.Replays) >= 10 {
+		return nil, Errorf(CodeConflict, "webhook %s already has %d replays running; wait for one to finish", c.ID, len(c.Replays))
+	}
+	return []EventData{&IntegrationWebhookReplayRequested{ReplayID: id, From: from, To: to}}, nil
+}
+
+// CompleteReplay decides the end of a replay; a replay already completed
+// (another node got there first) decides nothing.
+func (c *IntegrationConnection) CompleteReplay(id string) ([]EventData, error) {
+	if !c.Exists() || !slices.Contains(c.Replays, id) {
+		return nil, nil
+	}
+	return []EventData{&IntegrationWebhookReplayCompleted{ReplayID: id}}, nil
 }
 
 func (c *IntegrationConnection) mustBeWebhook() error {

@@ -111,6 +111,9 @@ var samples = map[string]domain.EventData{
 	"integration.webhook_disabled.v1": &domain.IntegrationWebhookDisabled{
 		Reason: "the endpoint failed every attempt for 120h0m0s; last: 503 Service Unavailable", FailingSince: time.Date(2026, 11, 17, 8, 0, 0, 0, time.UTC)},
 	"integration.webhook_enabled.v1": &domain.IntegrationWebhookEnabled{},
+	"integration.webhook_replay_requested.v1": &domain.IntegrationWebhookReplayRequested{
+		ReplayID: "2f0e4c1a-8d3b-5e7f-9a1c-3b5d7f9e1a2c", From: 1200, To: 1875},
+	"integration.webhook_replay_completed.v1": &domain.IntegrationWebhookReplayCompleted{ReplayID: "2f0e4c1a-8d3b-5e7f-9a1c-3b5d7f9e1a2c"},
 
 	// Places: locations, buildings and the tree of their spaces, locking systems.
 	"location.created.v1": &domain.LocationCreated{LocationFields: domain.LocationFields{

@@ -3,11 +3,13 @@ package http
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gorilla/mux"
 
 	"github.com/portcullis/portcullis/domain"
+	"github.com/portcullis/portcullis/projections"
 )
 
 // WebhookConfig is how webhooks are delivered; the serve command's flags
@@ -47,6 +49,109 @@ func (c *WebhookConfig) defaults() {
 func (s *Server) registerWebhookRoutes(r *mux.Router) {
 	r.HandleFunc("/integrations/connections/{id}/rotate-secret", s.native("webhooks:write", s.handleWebhookRotate)).Methods("POST")
 	r.HandleFunc("/integrations/connections/{id}/enable", s.native("webhooks:write", s.handleWebhookEnable)).Methods("POST")
+	r.HandleFunc("/integrations/connections/{id}/deliveries", s.native("webhooks:read", s.handleWebhookDeliveries)).Methods("GET")
+	r.HandleFunc("/integrations/connections/{id}/replay", s.native("webhooks:write", s.handleWebhookReplay)).Methods("POST")
+}
+
+// deliveryJSON is one delivery attempt on the native face.
+type deliveryJSON struct {
+	EventID          string     `json:"event_id"`
+	EventType        string     `json:"event_type"`
+	ConsistencyToken string     `json:"consistency_token"`
+	Attempt          uint64     `json:"attempt"`
+	Status           string     `json:"status"`
+	HTTPStatus       *int       `json:"http_status"`
+	LatencyMS        float64    `json:"latency_ms"`
+	Response         string     `json:"response"`
+	Error            *string    `json:"error"`
+	AttemptedAt      time.Time  `json:"attempted_at"`
+	NextAttemptAt    *time.Time `json:"next_attempt_at"`
+	ReplayID         *string    `json:"replay_id"`
+}
+
+// handleWebhookDeliveries lists the attempts this node made for a webhook,
+// oldest first (order=attempted_at.desc for newest first), with a status
+// filter.
+func (s *Server) handleWebhookDeliveries(w http.ResponseWriter, r *http.Request) error {
+	lp, err := parseList(r, []string{"attempted_at"}, "status")
+	if err != nil {
+		return err
+	}
+	status, err := enumParam(r, "status", projections.DeliveryStatuses)
+	if err != nil {
+		return err
+	}
+	c, err := s.viewConnection(r)
+	if err != nil {
+		return err
+	}
+	if c.ApplicationID != domain.AppWebhook {
+		return domain.Errorf(domain.CodeNotFound, "connection %s is not a webhook", c.ID)
+	}
+	desc := len(lp.order) == 1 && lp.order[0].Desc
+	items, total, err := s.deliveries.List(caller(r.Context()).Tenant, c.ID, projections.DeliveryFilter{Status: status}, desc, lp.page)
+	if err != nil {
+		return err
+	}
+	out := make([]deliveryJSON, len(items))
+	for i, a := range items {
+		out[i] = deliveryJSON{EventID: a.EventID, EventType: a.EventType, ConsistencyToken: formatPos(a.Sequence),
+			Attempt: a.Attempt, Status: a.Status, LatencyMS: float64(a.Latency.Microseconds()) / 1000,
+			Response: a.Response, Error: nullable(a.Error), AttemptedAt: a.At.UTC(),
+			NextAttemptAt: timePtr(a.NextAttempt), ReplayID: nullable(a.Replay)}
+		if a.HTTPStatus != 0 {
+			st := a.HTTPStatus
+			out[i].HTTPStatus = &st
+		}
+	}
+	writeNativeList(w, "webhook deliveries", out, lp.page, total)
+	return nil
+}
+
+// handleWebhookReplay delivers the tenant's events from a consistency token
+// up to the log's head (when asked) again, under their original
+// webhook-id, beside the live deliveries; 202: it runs in the background.
+func (s *Server) handleWebhookReplay(w http.ResponseWriter, r *http.Request) error {
+	id, _, err := s.webhookOf(r)
+	if err != nil {
+		return err
+	}
+	m, err := meta(r)
+	if err != nil {
+		return err
+	}
+	obj, err := decodeObject(r)
+	if err != nil {
+		return err
+	}
+	if err := obj.only("from_consistency_token"); err != nil {
+		return err
+	}
+	raw, ok := obj["from_consistency_token"]
+	if !ok {
+		return domain.Invalid("from_consistency_token", "is required")
+	}
+	var tok string
+	if err := json.Unmarshal(raw, &tok); err != nil {
+		var n uint64
+		if err := json.Unmarshal(raw, &n); err != nil {
+			return domain.Invalid("from_consistency_token", "must be a consistency token from a mutation response")
+		}
+		tok = strconv.FormatUint(n, 10)
+	}
+	from, err := strconv.ParseUint(tok, 10, 64)
+	if err != nil || from == 0 {
+		return domain.Invalid("from_consistency_token", "must be a consistency token from a mutation response")
+	}
+	res, replay, err := s.cmd.RequestReplay(r.Context(), m, id, from)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("X-Consistency-Token", strconv.FormatUint(res.Position, 10))
+	writeJSON(w, http.StatusAccepted, nativeItem{Msg: "replay started", Data: map[string]any{
+		"replay_id": replay, "connection_id": id, "from_consistency_token": strconv.FormatUint(from, 10),
+	}})
+	return nil
 }
 
 // handleWebhookRotate gives a webhook a new signing secret, shown once.

@@ -51,8 +51,9 @@ type Config struct {
 	SMTP SMTP
 	// Secrets seals the secrets of integration connections; Webhook says
 	// how webhooks are checked and delivered.
-	Secrets *commands.SecretBox
-	Webhook WebhookConfig
+	Secrets    *commands.SecretBox
+	Webhook    WebhookConfig
+	Deliveries *projections.Deliveries
 }
 
 // Server is the HTTP server of every face.
@@ -89,6 +90,7 @@ type Server struct {
 	idem            *idempotencyLocks
 	secrets         *commands.SecretBox
 	webhook         WebhookConfig
+	deliveries      *projections.Deliveries
 
 	router *mux.Router
 	http   *http.Server
@@ -107,7 +109,7 @@ func NewServer(cfg Config) *Server {
 		s.tokenTTL = time.Hour
 	}
 	s.otps, s.smtp = cfg.OTPs, cfg.SMTP
-	s.secrets, s.webhook = cfg.Secrets, cfg.Webhook
+	s.secrets, s.webhook, s.deliveries = cfg.Secrets, cfg.Webhook, cfg.Deliveries
 	s.webhook.defaults()
 	// A person gets at most three codes at once and one per 30 s after.
 	s.otpSendLimits = newLimiters(RateLimit{Rate: 1.0 / 30, Burst: 3})

@@ -33,11 +33,19 @@ type Connection struct {
 	Status             string                      `msgpack:"status"`
 	DisabledReason     string                      `msgpack:"disabled_reason,omitempty"`
 	DisabledAt         time.Time                   `msgpack:"disabled_at"`
+	Replays            []Replay                    `msgpack:"replays,omitempty"` // running replays
 	CreatedAt          time.Time                   `msgpack:"created_at"`
 	UpdatedAt          time.Time                   `msgpack:"updated_at"`
 	Deleted            bool                        `msgpack:"deleted,omitempty"`
 	CreatedSeq         uint64                      `msgpack:"created_seq"` // the connect event's position: a webhook delivers what comes after it
 	Version            uint64                      `msgpack:"version"`
+}
+
+// Replay is a running replay of a webhook: events from From to To again.
+type Replay struct {
+	ID   string `msgpack:"id"`
+	From uint64 `msgpack:"from"`
+	To   uint64 `msgpack:"to"`
 }
 
 // Secret returns the sealed secret of a field, or nil.
@@ -114,6 +122,10 @@ func (connectionsProjection) apply(tx *bolt.Tx, e domain.Event) error {
 		c.Status, c.DisabledReason, c.DisabledAt = domain.ConnectionDisabled, d.Reason, e.OccurredAt
 	case *domain.IntegrationWebhookEnabled:
 		c.Status, c.DisabledReason, c.DisabledAt = domain.ConnectionActive, "", time.Time{}
+	case *domain.IntegrationWebhookReplayRequested:
+		c.Replays = append(c.Replays, Replay{ID: d.ReplayID, From: d.From, To: d.To})
+	case *domain.IntegrationWebhookReplayCompleted:
+		c.Replays = slices.DeleteFunc(c.Replays, func(r Replay) bool { return r.ID == d.ReplayID })
 	default:
 		return nil
 	}

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -46,21 +44,7 @@ type connectionView struct {
 func mustRunWebhooks(t testing.TB, dir string, cfg phttp.WebhookConfig) *testMain {
 	t.Helper()
 	cfg.AllowLoopback = true
-	m := &testMain{Main: &Main{Config: Config{
-		DataDir: dir, Listen: "127.0.0.1:0", Sync: "always", AdminToken: testAdminToken, Webhook: cfg,
-	}, Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))}}
-	if err := m.Run(context.Background()); err != nil {
-		t.Fatalf("run server on %s: %v", dir, err)
-	}
-	t.Cleanup(func() {
-		if err := m.Close(); err != nil {
-			t.Errorf("close server: %v", err)
-		}
-	})
-	m.c = newClient("http://" + m.HTTP.Addr())
-	t.Cleanup(m.c.hc.CloseIdleConnections)
-	waitReady(t, m.c)
-	return m
+	return mustRunWith(t, dir, func(c *Config) { c.Webhook = cfg })
 }
 
 // The catalog lists its categories and applications, each application its

@@ -134,6 +134,9 @@ type Main struct {
 	Runner   *projections.Runner
 	Commands *commands.Commands
 	HTTP     *phttp.Server
+	// Deliveries is the webhook delivery log; Webhooks delivers.
+	Deliveries *projections.Deliveries
+	Webhooks   *phttp.Dispatcher
 
 	stopRunner context.CancelFunc
 	runnerDone chan struct{}
@@ -164,6 +167,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	if m.OTPs, err = projections.OpenOTPs(filepath.Join(m.Config.DataDir, "otp.db")); err != nil {
+		return err
+	}
+	if m.Deliveries, err = projections.OpenDeliveries(filepath.Join(m.Config.DataDir, "deliveries.db"), 10000); err != nil {
 		return err
 	}
 	if m.Store, err = eventstore.Open(ctx, m.Config.storeConfig()); err != nil {
@@ -198,8 +204,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		CallerLimit: phttp.RateLimit{Rate: m.Config.RateLimit, Burst: max(m.Config.RateBurst, 1)},
 		TokenLimit:  phttp.RateLimit{Rate: m.Config.TokenRateLimit, Burst: 10},
 		OTPs:        m.OTPs, SMTP: m.Config.SMTP,
-		Secrets: box, Webhook: m.Config.Webhook,
+		Secrets: box, Webhook: m.Config.Webhook, Deliveries: m.Deliveries,
 	})
+	m.Webhooks = phttp.NewDispatcher(phttp.DispatcherConfig{Store: m.Store, DB: m.DB, Commands: m.Commands,
+		Deliveries: m.Deliveries, Secrets: box, Webhook: m.Config.Webhook, Logger: m.Logger})
 
 	head, err := m.Store.LastSequence(ctx)
 	if err != nil {
@@ -230,6 +238,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 	}()
 	go m.expireOutcomes(runCtx)
+	m.Webhooks.Run()
 	if err := m.HTTP.Open(m.Config.Listen); err != nil {
 		return err
 	}
@@ -246,9 +255,15 @@ func (m *Main) Close() error {
 		errs = append(errs, m.HTTP.Close(ctx))
 		cancel()
 	}
+	if m.Webhooks != nil {
+		m.Webhooks.Close()
+	}
 	if m.stopRunner != nil {
 		m.stopRunner()
 		<-m.runnerDone
+	}
+	if m.Deliveries != nil {
+		errs = append(errs, m.Deliveries.Close())
 	}
 	if m.Outcomes != nil {
 		errs = append(errs, m.Outcomes.Close())

@@ -1,0 +1,345 @@
+package http
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/portcullis/portcullis/commands"
+	"github.com/portcullis/portcullis/domain"
+	"github.com/portcullis/portcullis/eventstore"
+	"github.com/portcullis/portcullis/projections"
+)
+
+// DispatcherConfig is what the webhook deliverer is built from.
+type DispatcherConfig struct {
+	Store      *eventstore.Store
+	DB         *projections.DB
+	Commands   *commands.Commands
+	Deliveries *projections.Deliveries
+	Secrets    *commands.SecretBox
+	Webhook    WebhookConfig
+	Logger     *slog.Logger
+	// Poll is how often the webhook list is checked for changes (default
+	// 200 ms): how soon after a connect, rotation or disable this node acts.
+	Poll time.Duration
+}
+
+// Dispatcher delivers webhooks. Each live webhook connection is a durable
+// JetStream consumer of its tenant's events (eventstore.Durable); every
+// node runs a worker on each, and the consumer hands each event to one of
+// them, one at a time, so a webhook gets its events in log order, once
+// between all nodes, and a restarted node resumes where the consumer stands.
+type Dispatcher struct {
+	cfg    DispatcherConfig
+	client *http.Client
+	log    *slog.Logger
+
+	ctx     context.Context
+	cancel  context.CancelFunc
+	loop    sync.WaitGroup
+	mu      sync.Mutex
+	workers map[string]*worker // by durable name
+	seen    uint64             // the webhook list's change position last acted on
+}
+
+// worker delivers one connection's events (or one replay of them).
+type worker struct {
+	name    string
+	target  atomic.Pointer[webhookTarget]
+	stop    context.CancelFunc
+	done    chan struct{}
+	replay  *replayRun // nil for the live consumer
+	failing time.Time  // start of the current run of failures, as this node saw it
+}
+
+// durableName is the consumer of a connection.
+func durableName(connID string) string { return "wh-" + connID }
+
+// NewDispatcher prepares a deliverer; Run starts it.
+func NewDispatcher(cfg DispatcherConfig) *Dispatcher {
+	cfg.Webhook.defaults()
+	if cfg.Poll <= 0 {
+		cfg.Poll = 200 * time.Millisecond
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Dispatcher{cfg: cfg, client: newWebhookClient(cfg.Webhook), log: log, ctx: ctx, cancel: cancel,
+		workers: map[string]*worker{}}
+}
+
+// Run starts following the webhook list in the background.
+func (d *Dispatcher) Run() {
+	d.loop.Go(func() {
+		t := time.NewTicker(d.cfg.Poll)
+		defer t.Stop()
+		for {
+			if err := d.reconcile(); err != nil {
+				d.log.Warn("webhooks: read the webhook list", slog.Any("err", err))
+			}
+			select {
+			case <-d.ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	})
+}
+
+// Close stops every worker. An attempt in flight is abandoned and its event
+// handed back to the consumer, so the next node or start delivers it (a
+// receiver may then see it twice, under the same webhook-id).
+func (d *Dispatcher) Close() {
+	d.cancel()
+	d.loop.Wait()
+	d.mu.Lock()
+	ws := make([]*worker, 0, len(d.workers))
+	for _, w := range d.workers {
+		ws = append(ws, w)
+	}
+	d.workers = map[string]*worker{}
+	d.mu.Unlock()
+	for _, w := range ws {
+		w.stop()
+	}
+	for _, w := range ws {
+		<-w.done
+	}
+	d.client.CloseIdleConnections()
+}
+
+// reconcile starts, updates and stops workers to match the webhook list.
+func (d *Dispatcher) reconcile() error {
+	changed, err := d.cfg.DB.WebhooksChanged()
+	if err != nil || (changed == d.seen && changed != 0) {
+		return err
+	}
+	list, changed, err := d.cfg.DB.Webhooks()
+	if err != nil {
+		return err
+	}
+	want := map[string]*webhookTarget{}
+	var replays []*replayRun
+	for _, c := range list {
+		t, err := d.target(c)
+		if err != nil {
+			d.log.Error("webhooks: cannot open the signing secret; not delivering",
+				slog.String("connection", c.ID), slog.Any("err", err))
+			continue
+		}
+		if c.Status != domain.ConnectionActive {
+			continue
+		}
+		want[durableName(c.ID)] = t
+		for _, r := range pendingReplays(c) {
+			r.target = t
+			want[r.name] = t
+			replays = append(replays, r)
+		}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ctx.Err() != nil {
+		return nil
+	}
+	for name, w := range d.workers {
+		if t, ok := want[name]; ok {
+			w.target.Store(t)
+			continue
+		}
+		w.stop()
+		delete(d.workers, name)
+		go d.forget(w, list)
+	}
+	for name, t := range want {
+		if _, ok := d.workers[name]; ok {
+			continue
+		}
+		ctx, stop := context.WithCancel(d.ctx)
+		w := &worker{name: name, stop: stop, done: make(chan struct{})}
+		for _, r := range replays {
+			if r.name == name {
+				w.replay = r
+			}
+		}
+		w.target.Store(t)
+		d.workers[name] = w
+		go d.work(ctx, w)
+	}
+	d.seen = changed
+	return nil
+}
+
+// forget deletes the consumer of a worker that stopped because its
+// connection ended (not merely disabled) or its replay finished.
+func (d *Dispatcher) forget(w *worker, list []projections.TenantConnection) {
+	<-w.done
+	t := w.target.Load()
+	for _, c := range list {
+		if c.ID == t.id && w.replay == nil {
+			return // disabled: the consumer keeps its place for when it is enabled
+		}
+	}
+	if err := d.cfg.Store.DeleteDurable(context.Background(), w.name); err != nil {
+		d.log.Warn("webhooks: delete consumer", slog.String("consumer", w.name), slog.Any("err", err))
+	}
+}
+
+// work pulls a connection's events and delivers them until ctx ends.
+func (d *Dispatcher) work(ctx context.Context, w *worker) {
+	defer close(w.done)
+	t := w.target.Load()
+	if since, err := d.cfg.Deliveries.FailingSince(t.tenant, t.id); err == nil {
+		w.failing = since
+	}
+	start := t.createdSeq + 1
+	if w.replay != nil {
+		start = w.replay.from
+	}
+	for ctx.Err() == nil {
+		if !d.stillWanted(ctx, w) {
+			<-ctx.Done() // the list will stop this worker
+			return
+		}
+		dur, err := d.cfg.Store.OpenDurable(ctx, eventstore.DurableConfig{Name: w.name, Tenant: t.tenant,
+			StartSeq: start, AckWait: d.cfg.Webhook.Timeout + 30*time.Second})
+		if err != nil {
+			if ctx.Err() == nil {
+				d.log.Warn("webhooks: open consumer", slog.String("consumer", w.name), slog.Any("err", err))
+			}
+			sleep(ctx, time.Second)
+			continue
+		}
+		unhook := context.AfterFunc(ctx, dur.Stop)
+		finished := d.pull(ctx, w, dur)
+		unhook()
+		dur.Stop()
+		if finished {
+			<-ctx.Done()
+			return
+		}
+	}
+}
+
+// stillWanted checks on the command side, which reads the log, that a
+// worker's connection (or replay) is still live before its consumer is
+// opened: a node whose read models lag must not recreate a consumer that
+// another node deleted.
+func (d *Dispatcher) stillWanted(ctx context.Context, w *worker) bool {
+	t := w.target.Load()
+	c, err := d.cfg.Commands.Connection(ctx, t.tenant, t.id)
+	if err != nil {
+		return true // the consumer decides; a deleted one is deleted again
+	}
+	if w.replay != nil {
+		return c.Exists() && slices.Contains(c.Replays, w.replay.id)
+	}
+	return c.Exists() && !c.Disabled
+}
+
+// pull delivers events from an open consumer until it is stopped or fails
+// (false: open it again) or a replay reached its end (true).
+func (d *Dispatcher) pull(ctx context.Context, w *worker, dur *eventstore.Durable) bool {
+	for {
+		dl, err := dur.Next()
+		if dl == nil {
+			if !errors.Is(err, eventstore.ErrClosed) {
+				d.log.Debug("webhooks: pull", slog.String("consumer", w.name), slog.Any("err", err))
+				sleep(ctx, 100*time.Millisecond)
+			}
+			return false
+		}
+		if err != nil {
+			// An event this node cannot read (written by newer code):
+			// leave it to one that can, later.
+			d.log.Error("webhooks: undecodable event", slog.String("consumer", w.name), slog.Any("err", err))
+			_ = dl.Retry(time.Minute)
+			continue
+		}
+		if w.replay != nil && dl.Event.Sequence > w.replay.to {
+			_ = dl.Release()
+			d.finishReplay(w)
+			return true
+		}
+		done := d.deliver(ctx, w, dl)
+		if done && w.replay != nil && dl.Event.Sequence >= w.replay.to {
+			d.finishReplay(w)
+			return true
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
+
+// deliver makes one attempt and answers the consumer: acknowledged on a 2xx
+// (or when the webhook does not take the event's type), handed back for a
+// retry after the schedule's wait otherwise, handed back at once if this
+// node is stopping. It reports whether the event is done with.
+func (d *Dispatcher) deliver(ctx context.Context, w *worker, dl *eventstore.Delivery) bool {
+	t := w.target.Load()
+	e := dl.Event
+	if !domain.MatchEventType(t.filters, e.Type) {
+		_ = dl.Ack()
+		return true
+	}
+	res := d.attempt(ctx, t, e)
+	if ctx.Err() != nil && res.status == 0 {
+		_ = dl.Release()
+		return false
+	}
+	rec := projections.DeliveryAttempt{Tenant: t.tenant, ConnectionID: t.id, EventID: e.ID, EventType: e.Type,
+		Sequence: e.Sequence, Attempt: dl.Attempt, HTTPStatus: res.status, Latency: res.latency,
+		Response: res.snippet, Error: res.err, At: res.at.UTC()}
+	if w.replay != nil {
+		rec.Replay = w.replay.id
+	}
+	if res.ok() {
+		rec.Status = projections.DeliveryDelivered
+		w.failing = time.Time{}
+		d.cfg.Deliveries.Record(rec)
+		_ = dl.Ack()
+		return true
+	}
+	rec.Status = projections.DeliveryFailed
+	if w.failing.IsZero() {
+		w.failing = res.at
+	}
+	delay := domain.RetryDelay(d.cfg.Webhook.RetrySchedule, int(dl.Attempt)+1, rand.Float64())
+	if w.replay == nil && res.at.Sub(w.failing) >= d.cfg.Webhook.DisableAfter {
+		d.disable(ctx, t, w.failing, res)
+		delay = time.Second // held for when the webhook is enabled again
+	} else {
+		rec.NextAttempt = res.at.Add(delay).UTC()
+	}
+	d.cfg.Deliveries.Record(rec)
+	_ = dl.Retry(delay)
+	return false
+}
+
+// disable records that an endpoint failed for too long. Every node that
+// reaches the same conclusion names the same command, so it lands once.
+func (d *Dispatcher) disable(ctx context.Context, t *webhookTarget, since time.Time, res attemptResult) {
+	reason := "the endpoint failed every attempt for " + res.at.Sub(since).Round(time.Second).String() + "; last: " + res.summary()
+	meta := commands.Meta{Tenant: t.tenant, Actor: "system:webhooks",
+		CommandID: "webhook-disable-" + t.id + "-" + since.UTC().Format("20060102T150405.000000000")}
+	if _, err := d.cfg.Commands.DisableWebhook(ctx, meta, t.id, reason, since); err != nil {
+		d.log.Error("webhooks: disable", slog.String("connection", t.id), slog.Any("err", err))
+		return
+	}
+	d.log.Warn("webhooks: disabled a failing endpoint", slog.String("tenant", t.tenant), slog.String("connection", t.id),
+		slog.Time("failing_since", since))
+}
