@@ -21,6 +21,7 @@ import (
 type DispatcherConfig struct {
 	Store      *eventstore.Store
 	DB         *projections.DB
+	Runner     *projections.Runner
 	Commands   *commands.Commands
 	Deliveries *projections.Deliveries
 	Secrets    *commands.SecretBox
@@ -41,12 +42,13 @@ type Dispatcher struct {
 	client *http.Client
 	log    *slog.Logger
 
-	ctx     context.Context
-	cancel  context.CancelFunc
-	loop    sync.WaitGroup
-	mu      sync.Mutex
-	workers map[string]*worker // by durable name
-	seen    uint64             // the webhook list's change position last acted on
+	ctx         context.Context
+	cancel      context.CancelFunc
+	loop        sync.WaitGroup
+	reconciling sync.Mutex
+	mu          sync.Mutex
+	workers     map[string]*worker // by durable name
+	seen        uint64             // the webhook list's change position last acted on
 }
 
 // worker delivers one connection's events (or one replay of them).
@@ -118,9 +120,13 @@ func (d *Dispatcher) Close() {
 }
 
 // reconcile starts, updates and stops workers to match the webhook list.
+// The poll loop and workers that meet a newer change call it; one runs at
+// a time.
 func (d *Dispatcher) reconcile() error {
+	d.reconciling.Lock()
+	defer d.reconciling.Unlock()
 	changed, err := d.cfg.DB.WebhooksChanged()
-	if err != nil || (changed == d.seen && changed != 0) {
+	if err != nil || (changed == d.lastSeen() && changed != 0) {
 		return err
 	}
 	list, changed, err := d.cfg.DB.Webhooks()
@@ -290,8 +296,9 @@ func sleep(ctx context.Context, d time.Duration) {
 // retry after the schedule's wait otherwise, handed back at once if this
 // node is stopping. It reports whether the event is done with.
 func (d *Dispatcher) deliver(ctx context.Context, w *worker, dl *eventstore.Delivery) bool {
-	t := w.target.Load()
 	e := dl.Event
+	d.catchUp(ctx, e.Sequence)
+	t := w.target.Load()
 	if !domain.MatchEventType(t.filters, e.Type) {
 		_ = dl.Ack()
 		return true
@@ -328,6 +335,27 @@ func (d *Dispatcher) deliver(ctx context.Context, w *worker, dl *eventstore.Deli
 	d.cfg.Deliveries.Record(rec)
 	_ = dl.Retry(delay)
 	return false
+}
+
+// catchUp makes sure the worker's target reflects every change made to
+// webhooks before position seq: a rotation, a disable or a disconnect
+// applies exactly to the events after it in the log, not to those that
+// happen to be delivered after this node noticed it.
+func (d *Dispatcher) catchUp(ctx context.Context, seq uint64) {
+	if d.cfg.Runner.Position() < seq-1 {
+		_ = d.cfg.Runner.WaitFor(ctx, seq-1)
+	}
+	if changed, err := d.cfg.DB.WebhooksChanged(); err == nil && changed != d.lastSeen() {
+		if err := d.reconcile(); err != nil {
+			d.log.Warn("webhooks: read the webhook list", slog.Any("err", err))
+		}
+	}
+}
+
+func (d *Dispatcher) lastSeen() uint64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.seen
 }
 
 // disable records that an endpoint failed for too long. Every node that

@@ -206,7 +206,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		OTPs:        m.OTPs, SMTP: m.Config.SMTP,
 		Secrets: box, Webhook: m.Config.Webhook, Deliveries: m.Deliveries,
 	})
-	m.Webhooks = phttp.NewDispatcher(phttp.DispatcherConfig{Store: m.Store, DB: m.DB, Commands: m.Commands,
+	m.Webhooks = phttp.NewDispatcher(phttp.DispatcherConfig{Store: m.Store, DB: m.DB, Runner: m.Runner, Commands: m.Commands,
 		Deliveries: m.Deliveries, Secrets: box, Webhook: m.Config.Webhook, Logger: m.Logger})
 
 	head, err := m.Store.LastSequence(ctx)

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,6 +16,7 @@ import (
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
+	"github.com/portcullis/portcullis/domain"
 	phttp "github.com/portcullis/portcullis/http"
 )
 
@@ -233,4 +236,156 @@ func TestWebhookDelivers(t *testing.T) {
 
 	mustClose(t, m)
 	requireSecretsAbsent(t, m.Config.DataDir, cn.Secret, strings.TrimPrefix(cn.Secret, "whsec_"))
+}
+
+// connectionEvents returns the types of a connection's events, from the log.
+func connectionEvents(t testing.TB, m *testMain, id string) []string {
+	t.Helper()
+	evs, _, err := m.Store.Load(t.Context(), "default", domain.Ref{Type: domain.AggregateIntegrationConnection, ID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range evs {
+		out = append(out, e.Type)
+	}
+	return out
+}
+
+// waitConnection polls a connection until ok says so.
+func waitConnection(t testing.TB, m *testMain, id string, ok func(connectionView) bool) connectionView {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		cn := decode[item[connectionView]](t, m.c.do(t, "GET", "/api/v1/integrations/connections/"+id, nil)).Data
+		if ok(cn) {
+			return cn
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("connection %s never reached the expected state: %+v", id, cn)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// An endpoint that keeps failing is retried on the schedule and, past the
+// failing period, disabled with an event saying so; enabling it delivers
+// the held event, once.
+func TestWebhookRetriesThenDisables(t *testing.T) {
+	t.Parallel()
+	rc := startReceiver(t)
+	m := mustRunWebhooks(t, t.TempDir(), phttp.WebhookConfig{RetrySchedule: []time.Duration{20 * time.Millisecond},
+		DisableAfter: 1500 * time.Millisecond, Timeout: 2 * time.Second})
+	cn, _ := connectWebhook(t, m.c, rc.srv.URL, "individual.created")
+	rc.trust(t, cn.Secret)
+	rc.fail.Store(true)
+	ind, _ := mustCreate(t, m.c, newIndividual("Grace", "Hopper", "grace@example.com"))
+	start := time.Now()
+	dis := waitConnection(t, m, cn.ID, func(c connectionView) bool { return c.Status == "disabled" })
+	if time.Since(start) < 1500*time.Millisecond {
+		t.Fatalf("disabled after %s, before the failing period", time.Since(start))
+	}
+	if dis.DisabledReason == nil || !strings.Contains(*dis.DisabledReason, "503") || dis.DisabledAt == nil {
+		t.Fatalf("disabled connection: %+v", dis)
+	}
+	if got := connectionEvents(t, m, cn.ID); !slices.Contains(got, "integration.webhook_disabled") {
+		t.Fatalf("connection events %v lack integration.webhook_disabled", got)
+	}
+	tries := rc.requests.Load()
+	if tries < 5 {
+		t.Fatalf("%d attempts in the failing period, want retries every ~20ms", tries)
+	}
+	fails := decode[list[deliveryView]](t, m.c.do(t, "GET", "/api/v1/integrations/connections/"+cn.ID+"/deliveries?status=failed&limit=1", nil))
+	if f := fails.Data[0]; f.HTTPStatus == nil || *f.HTTPStatus != 503 || !strings.Contains(f.Response, "maintenance") {
+		t.Fatalf("failed attempt: %+v", f)
+	}
+	// Disabled: nothing more is tried.
+	time.Sleep(300 * time.Millisecond)
+	held := rc.requests.Load()
+	time.Sleep(300 * time.Millisecond)
+	requireEqual(t, "attempts while disabled", rc.requests.Load(), held)
+
+	rc.fail.Store(false)
+	r := m.c.do(t, "POST", "/api/v1/integrations/connections/"+cn.ID+"/enable", nil)
+	requireStatus(t, r, http.StatusOK)
+	requireEqual(t, "status after enable", decode[item[connectionView]](t, r).Data.Status, "active")
+	evs := rc.waitEvents(t, 1, 20*time.Second)
+	requireEqual(t, "held event", evs[0].Aggregate.ID, ind.ID)
+	time.Sleep(200 * time.Millisecond)
+	requireEqual(t, "deliveries after enable", len(rc.events()), 1)
+}
+
+// After a rotation every delivery carries a signature under each secret
+// until the overlap ends; a rotation without overlap signs with the new
+// secret alone.
+func TestWebhookSecretRotation(t *testing.T) {
+	t.Parallel()
+	rc := startReceiver(t)
+	m := mustRunWebhooks(t, t.TempDir(), phttp.WebhookConfig{})
+	cn, _ := connectWebhook(t, m.c, rc.srv.URL, "individual.*")
+	r := m.c.do(t, "POST", "/api/v1/integrations/connections/"+cn.ID+"/rotate-secret", map[string]any{"overlap_seconds": 3600})
+	requireStatus(t, r, http.StatusOK)
+	requireEqual(t, "Cache-Control", r.header.Get("Cache-Control"), "no-store")
+	rot := decode[item[connectionView]](t, r).Data
+	if !strings.HasPrefix(rot.Secret, "whsec_") || rot.Secret == cn.Secret || rot.PreviousSecretValidUntil == nil {
+		t.Fatalf("rotation answer: %+v", rot)
+	}
+	rc.trust(t, rot.Secret, cn.Secret) // both must verify
+	mustCreate(t, m.c, newIndividual("Old", "AndNew", "both@example.com"))
+	rc.waitEvents(t, 1, 20*time.Second)
+	requireEqual(t, "signatures during the overlap", rc.sigs[0], 2)
+
+	r = m.c.do(t, "POST", "/api/v1/integrations/connections/"+cn.ID+"/rotate-secret", map[string]any{"overlap_seconds": 0})
+	requireStatus(t, r, http.StatusOK)
+	third := decode[item[connectionView]](t, r).Data.Secret
+	rc.trust(t, third)
+	mustCreate(t, m.c, newIndividual("Only", "New", "new@example.com"))
+	rc.waitEvents(t, 2, 20*time.Second)
+	requireEqual(t, "signatures without overlap", rc.sigs[1], 1)
+
+	requireNativeError(t, m.c.do(t, "POST", "/api/v1/integrations/connections/"+cn.ID+"/rotate-secret", map[string]any{"overlap_seconds": -1}),
+		http.StatusBadRequest, "BAD_REQUEST", "overlap_seconds")
+	requireNativeError(t, m.c.do(t, "POST", "/api/v1/integrations/connections/"+cn.ID+"/rotate-secret", map[string]any{"overlap": 5}),
+		http.StatusBadRequest, "BAD_REQUEST", "overlap")
+	mustClose(t, m)
+	requireSecretsAbsent(t, m.Config.DataDir, cn.Secret, rot.Secret, third)
+}
+
+// A replay delivers the events from a consistency token again, under their
+// original webhook-ids, and ends with an event saying so.
+func TestWebhookReplay(t *testing.T) {
+	t.Parallel()
+	rc := startReceiver(t)
+	m := mustRunWebhooks(t, t.TempDir(), phttp.WebhookConfig{})
+	cn, _ := connectWebhook(t, m.c, rc.srv.URL, "individual.created")
+	rc.trust(t, cn.Secret)
+	var tokens []string
+	for i := range 3 {
+		_, r := mustCreate(t, m.c, newIndividual("Re", "Play", "replay"+strconv.Itoa(i)+"@example.com"))
+		tokens = append(tokens, r.header.Get("X-Consistency-Token"))
+	}
+	first := rc.waitEvents(t, 3, 20*time.Second)
+	// From the second create's token: its own event is before the token
+	// (the token is its last event), so the third is replayed.
+	r := m.c.do(t, "POST", "/api/v1/integrations/connections/"+cn.ID+"/replay", map[string]any{"from_consistency_token": tokens[1]})
+	requireStatus(t, r, http.StatusAccepted)
+	deadline := time.Now().Add(20 * time.Second)
+	for len(rc.events()) < 4 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	all := rc.events()
+	if len(all) != 4 || all[3].ID != first[2].ID {
+		t.Fatalf("after the replay: %d deliveries, last %+v; want the third event again", len(all), all[len(all)-1])
+	}
+	for time.Now().Before(deadline) && !slices.Contains(connectionEvents(t, m, cn.ID), "integration.webhook_replay_completed") {
+		time.Sleep(20 * time.Millisecond)
+	}
+	requireEqual(t, "connection events", strings.Join(connectionEvents(t, m, cn.ID), ","),
+		"integration.connected,integration.webhook_replay_requested,integration.webhook_replay_completed")
+	requireNativeError(t, m.c.do(t, "POST", "/api/v1/integrations/connections/"+cn.ID+"/replay", map[string]any{"from_consistency_token": "abc"}),
+		http.StatusBadRequest, "BAD_REQUEST", "from_consistency_token")
+	requireNativeError(t, m.c.do(t, "POST", "/api/v1/integrations/connections/"+cn.ID+"/replay", map[string]any{"from_consistency_token": "99999999"}),
+		http.StatusBadRequest, "BAD_REQUEST", "from_consistency_token")
+	requireNativeError(t, m.c.do(t, "POST", "/api/v1/integrations/connections/"+cn.ID+"/replay", map[string]any{}),
+		http.StatusBadRequest, "BAD_REQUEST", "from_consistency_token")
 }
