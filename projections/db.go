@@ -93,7 +93,8 @@ func allBuckets() [][]byte {
 		bucketAccessGroups, bucketAccessGroupPermissions, bucketAccessRecords,
 		bucketConnections, bucketConnectionsByCreated, bucketWebhooks,
 		bucketCredentials, bucketCredentialIndex, bucketCredentialBlocks, bucketCredentialCounts, bucketCredentialNumbers,
-		bucketCredentialShapes, bucketCredentialShapeNumbers, bucketCredentialTimes, bucketCredentialTimeDays}
+		bucketCredentialShapes, bucketCredentialShapeNumbers, bucketCredentialTimes, bucketCredentialTimeDays,
+		bucketLocations, bucketBuildings, bucketSpaces, bucketLockingSystems, bucketAccessPoints, bucketPlaceIndex}
 }
 
 // key joins a tenant and parts into a bbolt key. Tenants and ids are subject

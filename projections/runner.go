@@ -49,7 +49,8 @@ type Runner struct {
 // NewRunner prepares a runner over every read model of this package.
 func NewRunner(db *DB, store *eventstore.Store) (*Runner, error) {
 	r := &Runner{db: db, store: store, changed: make(chan struct{})}
-	r.projs = []projection{tenantsProjection{}, individualsProjection{}, serviceUsersProjection{}, oauthClientsProjection{}, rolesProjection{}, nevisProjection{}, accessGroupsProjection{}, connectionsProjection{}, credentialsProjection{}}
+	r.projs = []projection{tenantsProjection{}, individualsProjection{}, serviceUsersProjection{}, oauthClientsProjection{}, rolesProjection{}, nevisProjection{}, accessGroupsProjection{}, connectionsProjection{}, credentialsProjection{},
+		locationsProjection{}, buildingsProjection{}, spacesProjection{}, lockingSystemsProjection{}, accessPointsProjection{}}
 	// The audit log reads the history versions the read models above wrote
 	// for the same event, so it comes after all of them.
 	r.projs = append(r.projs, timelineProjection{}, auditProjection{})
