@@ -283,3 +283,14 @@ func (c *Commands) ReplaceAccessRules(ctx context.Context, meta Meta, spaceID st
 			return data, nil, err
 		})
 }
+
+// SpaceTimeZone is the time zone a space's access rules are read in, its
+// location's, as the log has it.
+func (c *Commands) SpaceTimeZone(ctx context.Context, tenant string, s domain.Space) (string, error) {
+	b, err := current[domain.Building](ctx, c, tenant, buildingRef(s.BuildingID))
+	if err != nil {
+		return "", err
+	}
+	l, err := current[domain.Location](ctx, c, tenant, locationRef(b.LocationID))
+	return l.TimeZone, err
+}

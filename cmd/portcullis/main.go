@@ -20,6 +20,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	// The IANA time zone database is built in, so a location's time_zone
+	// is checked and read the same on a host without /usr/share/zoneinfo.
+	_ "time/tzdata"
 
 	"github.com/portcullis/portcullis/commands"
 	"github.com/portcullis/portcullis/domain"
