@@ -355,3 +355,62 @@ func TestBuildings(t *testing.T) {
 	requireNativeError(t, as(c, vt.Token).do(t, "PATCH", "/api/v1/buildings/"+b2.ID, map[string]any{"name": "x"}),
 		http.StatusForbidden, "INSUFFICIENT_PERMISSIONS", "buildings:write")
 }
+
+// placesScenario creates, moves and deletes places of every kind, and
+// returns every list, record, history and rule set they can be read at, for
+// the rebuild test: a rebuild must answer each byte for byte.
+func placesScenario(t testing.TB, c *client) []string {
+	t.Helper()
+	l1, _ := mustPost[location](t, c, "/locations", map[string]any{"name": "Rebuild HQ", "address": "Main 1", "time_zone": "Europe/Zurich"})
+	l2, _ := mustPost[location](t, c, "/locations", map[string]any{"name": "Rebuild Depot"})
+	gone, _ := mustPost[location](t, c, "/locations", map[string]any{"name": "Rebuild Gone"})
+	b1, _ := mustPost[building](t, c, "/buildings", map[string]any{"name": "Tower", "location_id": l1.ID})
+	b2, _ := mustPost[building](t, c, "/buildings", map[string]any{"name": "Shed", "location_id": l1.ID})
+	mustChange[building](t, c, "PATCH", "/api/v1/buildings/"+b2.ID, map[string]any{"location_id": l2.ID})
+	mustChange[location](t, c, "DELETE", "/api/v1/locations/"+gone.ID, nil)
+	floor, _ := mustPost[space](t, c, "/spaces", map[string]any{"name": "Floor", "building_id": b1.ID, "delete_protected": true})
+	room, _ := mustPost[space](t, c, "/spaces", map[string]any{"name": "Room", "parent_id": floor.ID})
+	closet, _ := mustPost[space](t, c, "/spaces", map[string]any{"name": "Closet", "parent_id": room.ID})
+	mustChange[space](t, c, "PATCH", "/api/v1/spaces/"+closet.ID, map[string]any{"parent_id": floor.ID})
+	shedRoom, _ := mustPost[space](t, c, "/spaces", map[string]any{"name": "Shed room", "building_id": b2.ID})
+	mustChange[space](t, c, "DELETE", "/api/v1/spaces/"+shedRoom.ID, nil)
+	ind, _ := mustCreate(t, c, map[string]any{"first_name": "Rule", "last_name": "Person"})
+	mustChange[accessRules](t, c, "PUT", "/api/v1/spaces/"+room.ID+"/access-rules", map[string]any{"rules": []any{
+		map[string]any{"id": "r1", "individual_ids": []string{ind.ID}, "valid_until": "2030-01-01",
+			"schedule": []any{map[string]any{"days": []string{"mon", "fri"}, "from": "07:30", "to": "19:00"}}},
+		map[string]any{"departments": []string{"Ops"}},
+	}})
+	ls1, _ := mustPost[lockingSystem](t, c, "/locking-systems", map[string]any{"name": "Keys", "brand": "KABA"})
+	ls2, _ := mustPost[lockingSystem](t, c, "/locking-systems", map[string]any{"name": "Cards", "system_type": "electronic"})
+	mustChange[lockingSystem](t, c, "PATCH", "/api/v1/locking-systems/"+ls2.ID, map[string]any{"revision_number": "R7"})
+	var aps []string
+	for i, sp := range []string{floor.ID, room.ID, room.ID, closet.ID} {
+		ls := ls1.ID
+		if i%2 == 1 {
+			ls = ls2.ID
+		}
+		ap, _ := mustPost[accessPoint](t, c, "/access-points", map[string]any{"point_name": fmt.Sprintf("Door %d", i),
+			"space_id": sp, "locking_system_id": ls, "status": []string{"active", "inactive"}[i%2]})
+		aps = append(aps, ap.ID)
+	}
+	mustChange[accessPoint](t, c, "PATCH", "/api/v1/access-points/"+aps[2], map[string]any{"label": "moved", "space_id": floor.ID})
+	mustChange[[]accessPoint](t, c, "POST", "/api/v1/spaces/"+closet.ID+"/access-points", map[string]any{"access_point_ids": []string{aps[0], aps[1]}})
+	mustChange[accessPoint](t, c, "DELETE", "/api/v1/access-points/"+aps[3], nil)
+
+	paths := []string{
+		"/api/v1/locations", "/api/v1/locations?order=name.desc", "/api/v1/locations?search=rebuild&limit=2&page=2",
+		"/api/v1/buildings", "/api/v1/buildings?location_id=" + l1.ID, "/api/v1/buildings?location_id=" + l2.ID,
+		"/api/v1/spaces", "/api/v1/spaces?building_id=" + b1.ID, "/api/v1/spaces?parent_id=" + floor.ID,
+		"/api/v1/spaces?order=name.asc,updated_at.desc", "/api/v1/spaces?building_id=" + b1.ID + "&order=created_at.desc&limit=2",
+		"/api/v1/locking-systems", "/api/v1/locking-systems?brand=KABA", "/api/v1/locking-systems?system_type=electronic",
+		"/api/v1/access-points", "/api/v1/access-points?order=point_name.desc", "/api/v1/access-points?status=inactive",
+		"/api/v1/access-points?locking_system_id=" + ls1.ID, "/api/v1/access-points?space_id=" + floor.ID + "&search=door",
+		"/api/v1/spaces/" + closet.ID + "/access-points", "/api/v1/spaces/" + room.ID + "/access-rules",
+	}
+	for _, p := range []string{"/api/v1/locations/" + l1.ID, "/api/v1/locations/" + gone.ID, "/api/v1/buildings/" + b2.ID,
+		"/api/v1/spaces/" + room.ID, "/api/v1/spaces/" + closet.ID, "/api/v1/spaces/" + shedRoom.ID,
+		"/api/v1/locking-systems/" + ls2.ID, "/api/v1/access-points/" + aps[2], "/api/v1/access-points/" + aps[3]} {
+		paths = append(paths, p, p+"/history?limit=100")
+	}
+	return paths
+}
