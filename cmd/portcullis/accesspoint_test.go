@@ -96,7 +96,7 @@ func TestLockingSystems(t *testing.T) {
 	_, dr := mustChange[lockingSystem](t, c, "DELETE", "/api/v1/locking-systems/"+plain.ID, nil)
 	requireNativeError(t, c.do(t, "GET", "/api/v1/locking-systems/"+plain.ID, nil, "X-Consistency-Token", token(dr)), http.StatusNotFound, "NOT_FOUND", "")
 	h := placeHistoryOf[lockingSystem](t, c, "/api/v1/locking-systems/"+salto.ID, token(dr))
-	requireEqual(t, "history", strings.Join(eventTypes(h), ","), "locking_system.created,locking_system.access_points_attached")
+	requireEqual(t, "history", strings.Join(placeEventTypes(h), ","), "locking_system.created,locking_system.access_points_attached")
 	requireEqual(t, "access_point_count in history", h[1].Data.AccessPointCount, 1)
 
 	_, vt := mustServiceUser(t, c, "viewer", "viewer", time.Hour)
@@ -233,7 +233,7 @@ func TestAccessPoints(t *testing.T) {
 	requireNativeError(t, c.do(t, "DELETE", "/api/v1/access-points/"+front.ID, nil), http.StatusNotFound, "NOT_FOUND", "")
 	requirePages(t, c, "/api/v1/access-points?locking_system_id="+ls1.ID, token(dr), all[1:2])
 	h := placeHistoryOf[accessPoint](t, c, "/api/v1/access-points/"+front.ID, token(dr))
-	requireEqual(t, "history", strings.Join(eventTypes(h), ","), "access_point.created,access_point.updated,access_point.deleted")
+	requireEqual(t, "history", strings.Join(placeEventTypes(h), ","), "access_point.created,access_point.updated,access_point.deleted")
 	requireNativeError(t, c.do(t, "GET", "/api/v1/access-points/none/history", nil), http.StatusNotFound, "NOT_FOUND", "")
 
 	_, vt := mustServiceUser(t, c, "viewer", "viewer", time.Hour)

@@ -41,7 +41,7 @@ func TestSpaceAccessRules(t *testing.T) {
 
 	rules := []map[string]any{
 		{"id": "office-hours", "individual_ids": []string{ada.ID}, "departments": []string{"Engineering"},
-			"schedule": []map[string]any{{"days": []string{"mon", "tue", "wed", "thu", "fri"}, "from": "08:00", "to": "18:00"}},
+			"schedule":   []map[string]any{{"days": []string{"mon", "tue", "wed", "thu", "fri"}, "from": "08:00", "to": "18:00"}},
 			"valid_from": "2026-01-01", "valid_until": "2026-12-31"},
 		{"departments": []string{"Security", "security"},
 			"schedule": []map[string]any{{"days": []string{"fri"}, "from": "22:00", "to": "06:00"}}},
@@ -112,7 +112,7 @@ func TestSpaceAccessRules(t *testing.T) {
 	cleared, cr := mustChange[accessRules](t, c, "PUT", path, map[string]any{"rules": []any{}})
 	requireEqual(t, "cleared", len(cleared.Rules), 0)
 	h := placeHistoryOf[space](t, c, "/api/v1/spaces/"+sp.ID, token(cr))
-	requireEqual(t, "space history", strings.Join(eventTypes(h), ","),
+	requireEqual(t, "space history", strings.Join(placeEventTypes(h), ","),
 		"space.created,space.access_rules_replaced,space.access_rules_replaced")
 
 	_, vt := mustServiceUser(t, c, "viewer", "viewer", time.Hour)

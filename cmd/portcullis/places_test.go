@@ -157,8 +157,8 @@ func placeHistoryOf[T any](t testing.TB, c *client, path, tok string) []placeVer
 	return decode[list[placeVersion[T]]](t, r).Data
 }
 
-// eventTypes lists the event types of a history.
-func eventTypes[T any](h []placeVersion[T]) []string {
+// placeEventTypes lists the event types of a history.
+func placeEventTypes[T any](h []placeVersion[T]) []string {
 	var out []string
 	for _, v := range h {
 		out = append(out, v.EventType)
@@ -255,7 +255,7 @@ func TestLocations(t *testing.T) {
 	requireNativeError(t, c.do(t, "DELETE", "/api/v1/locations/"+hq.ID, nil), http.StatusNotFound, "NOT_FOUND", "")
 	requirePages(t, c, "/api/v1/locations", token(gr), ids[1:])
 	h := placeHistoryOf[location](t, c, "/api/v1/locations/"+hq.ID, token(gr))
-	requireEqual(t, "history", strings.Join(eventTypes(h), ","),
+	requireEqual(t, "history", strings.Join(placeEventTypes(h), ","),
 		"location.created,location.updated,location.building_attached,location.building_detached,location.deleted")
 	if h[2].Data.BuildingCount != 1 || h[3].Data.BuildingCount != 0 || h[4].Data != nil || h[1].Data.Name != "Head office" {
 		t.Fatalf("history data: %+v", h)
@@ -344,10 +344,10 @@ func TestBuildings(t *testing.T) {
 	_, dr := mustChange[building](t, c, "DELETE", "/api/v1/buildings/"+b1.ID, nil)
 	requirePages(t, c, "/api/v1/buildings?location_id="+l1.ID, token(dr), nil)
 	h := placeHistoryOf[building](t, c, "/api/v1/buildings/"+b1.ID, token(dr))
-	requireEqual(t, "history", strings.Join(eventTypes(h), ","),
+	requireEqual(t, "history", strings.Join(placeEventTypes(h), ","),
 		"building.created,building.space_attached,building.space_detached,building.deleted")
 	h2 := placeHistoryOf[building](t, c, "/api/v1/buildings/"+b2.ID, token(dr))
-	requireEqual(t, "history of the moved building", strings.Join(eventTypes(h2), ","), "building.created,building.updated")
+	requireEqual(t, "history of the moved building", strings.Join(placeEventTypes(h2), ","), "building.created,building.updated")
 	requireNativeError(t, c.do(t, "GET", "/api/v1/buildings/"+b1.ID, nil), http.StatusNotFound, "NOT_FOUND", "")
 	requireNativeError(t, c.do(t, "PATCH", "/api/v1/buildings/"+b1.ID, map[string]any{"name": "x"}), http.StatusNotFound, "NOT_FOUND", "")
 

@@ -119,13 +119,13 @@ func TestSpacesNest(t *testing.T) {
 	requirePages(t, c, "/api/v1/spaces", token(ar), nil)
 	requireNativeError(t, c.do(t, "GET", "/api/v1/spaces/"+room.ID, nil), http.StatusNotFound, "NOT_FOUND", "")
 	h := placeHistoryOf[space](t, c, "/api/v1/spaces/"+closet.ID, token(ar))
-	requireEqual(t, "closet history", strings.Join(eventTypes(h), ","),
+	requireEqual(t, "closet history", strings.Join(placeEventTypes(h), ","),
 		"space.created,space.updated,space.updated,space.updated,space.updated,space.deleted")
 	if h[5].Data != nil || h[3].Data.BuildingID != other.ID {
 		t.Fatalf("history data %+v", h)
 	}
 	bh := placeHistoryOf[building](t, c, "/api/v1/buildings/"+b.ID, token(ar))
-	requireEqual(t, "building history", strings.Join(eventTypes(bh), ","), "building.created,building.space_attached,"+
+	requireEqual(t, "building history", strings.Join(placeEventTypes(bh), ","), "building.created,building.space_attached,"+
 		"building.space_attached,building.space_attached,building.space_moved,building.space_moved,building.space_detached,"+
 		"building.space_detached,building.space_detached")
 }
