@@ -16,7 +16,8 @@ func (s *Server) registerAccessPointRoutes(r *mux.Router) {
 	r.HandleFunc("/access-points/{id}", s.native("access-points:read", s.handleAccessPointView)).Methods("GET")
 	r.HandleFunc("/access-points/{id}", s.native("access-points:write", s.handleAccessPointUpdate)).Methods("PATCH")
 	r.HandleFunc("/access-points/{id}", s.native("access-points:delete", s.handleAccessPointDelete)).Methods("DELETE")
-	r.HandleFunc("/access-points/{id}/history", s.native("access-points:read", s.handleAccessPointHistory)).Methods("GET")
+	history := renderAs(accessPointFromView, func(v projections.AccessPoint) bool { return v.Deleted })
+	r.HandleFunc("/access-points/{id}/history", s.native("access-points:read", s.handleHistory(domain.AggregateAccessPoint, "access point", history))).Methods("GET")
 }
 
 // accessPointJSON is an access point on the native face, with the ids of
@@ -211,10 +212,4 @@ func (s *Server) handleAccessPointDelete(w http.ResponseWriter, r *http.Request)
 	}
 	res, err := s.cmd.DeleteAccessPoint(r.Context(), m, id)
 	return writePlaceMutation(w, err, "access point deleted", res, accessPointFromState)
-}
-
-func (s *Server) handleAccessPointHistory(w http.ResponseWriter, r *http.Request) error {
-	return placeHistory(s, w, r, domain.AggregateAccessPoint, "access point", func(v projections.AccessPoint) (any, bool) {
-		return accessPointFromView(v), v.Deleted
-	})
 }

@@ -16,7 +16,8 @@ func (s *Server) registerBuildingRoutes(r *mux.Router) {
 	r.HandleFunc("/buildings/{id}", s.native("buildings:read", s.handleBuildingView)).Methods("GET")
 	r.HandleFunc("/buildings/{id}", s.native("buildings:write", s.handleBuildingUpdate)).Methods("PATCH")
 	r.HandleFunc("/buildings/{id}", s.native("buildings:delete", s.handleBuildingDelete)).Methods("DELETE")
-	r.HandleFunc("/buildings/{id}/history", s.native("buildings:read", s.handleBuildingHistory)).Methods("GET")
+	history := renderAs(buildingFromView, func(v projections.Building) bool { return v.Deleted })
+	r.HandleFunc("/buildings/{id}/history", s.native("buildings:read", s.handleHistory(domain.AggregateBuilding, "building", history))).Methods("GET")
 }
 
 // buildingJSON is a building on the native face; space_count counts its
@@ -152,10 +153,4 @@ func (s *Server) handleBuildingDelete(w http.ResponseWriter, r *http.Request) er
 	}
 	res, err := s.cmd.DeleteBuilding(r.Context(), m, id)
 	return writePlaceMutation(w, err, "building deleted", res, buildingFromState)
-}
-
-func (s *Server) handleBuildingHistory(w http.ResponseWriter, r *http.Request) error {
-	return placeHistory(s, w, r, domain.AggregateBuilding, "building", func(v projections.Building) (any, bool) {
-		return buildingFromView(v), v.Deleted
-	})
 }

@@ -17,7 +17,8 @@ func (s *Server) registerLocationRoutes(r *mux.Router) {
 	r.HandleFunc("/locations/{id}", s.native("locations:read", s.handleLocationView)).Methods("GET")
 	r.HandleFunc("/locations/{id}", s.native("locations:write", s.handleLocationUpdate)).Methods("PATCH")
 	r.HandleFunc("/locations/{id}", s.native("locations:delete", s.handleLocationDelete)).Methods("DELETE")
-	r.HandleFunc("/locations/{id}/history", s.native("locations:read", s.handleLocationHistory)).Methods("GET")
+	history := renderAs(locationFromView, func(v projections.Location) bool { return v.Deleted })
+	r.HandleFunc("/locations/{id}/history", s.native("locations:read", s.handleHistory(domain.AggregateLocation, "location", history))).Methods("GET")
 }
 
 // locationJSON is a location on the native face.
@@ -147,12 +148,6 @@ func (s *Server) handleLocationDelete(w http.ResponseWriter, r *http.Request) er
 	}
 	res, err := s.cmd.DeleteLocation(r.Context(), m, id)
 	return writePlaceMutation(w, err, "location deleted", res, locationFromState)
-}
-
-func (s *Server) handleLocationHistory(w http.ResponseWriter, r *http.Request) error {
-	return placeHistory(s, w, r, domain.AggregateLocation, "location", func(v projections.Location) (any, bool) {
-		return locationFromView(v), v.Deleted
-	})
 }
 
 // writePlaceMutation answers an update or delete of a place with the

@@ -16,7 +16,8 @@ func (s *Server) registerLockingSystemRoutes(r *mux.Router) {
 	r.HandleFunc("/locking-systems/{id}", s.native("locking-systems:read", s.handleLockingSystemView)).Methods("GET")
 	r.HandleFunc("/locking-systems/{id}", s.native("locking-systems:write", s.handleLockingSystemUpdate)).Methods("PATCH")
 	r.HandleFunc("/locking-systems/{id}", s.native("locking-systems:delete", s.handleLockingSystemDelete)).Methods("DELETE")
-	r.HandleFunc("/locking-systems/{id}/history", s.native("locking-systems:read", s.handleLockingSystemHistory)).Methods("GET")
+	history := renderAs(lockingSystemFromView, func(v projections.LockingSystem) bool { return v.Deleted })
+	r.HandleFunc("/locking-systems/{id}/history", s.native("locking-systems:read", s.handleHistory(domain.AggregateLockingSystem, "locking system", history))).Methods("GET")
 }
 
 // lockingSystemJSON is a locking system on the native face.
@@ -150,10 +151,4 @@ func (s *Server) handleLockingSystemDelete(w http.ResponseWriter, r *http.Reques
 	}
 	res, err := s.cmd.DeleteLockingSystem(r.Context(), m, id)
 	return writePlaceMutation(w, err, "locking system deleted", res, lockingSystemFromState)
-}
-
-func (s *Server) handleLockingSystemHistory(w http.ResponseWriter, r *http.Request) error {
-	return placeHistory(s, w, r, domain.AggregateLockingSystem, "locking system", func(v projections.LockingSystem) (any, bool) {
-		return lockingSystemFromView(v), v.Deleted
-	})
 }

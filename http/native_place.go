@@ -4,51 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 
 	"github.com/portcullis/portcullis/domain"
 )
 
 // What the place resources (locations, buildings, spaces, locking systems,
-// access points) share on the native face: their history and the reading
-// of nested request bodies.
-
-// placeHistory answers GET /{resource}/{id}/history of a place: one entry
-// per event that changed the record, data the record after it (null after
-// its deletion). render turns a stored version of T into its JSON and says
-// whether it was deleted.
-func placeHistory[T any](s *Server, w http.ResponseWriter, r *http.Request, aggType, what string, render func(T) (any, bool)) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	lp, err := parseList(r, nil)
-	if err != nil {
-		return err
-	}
-	versions, total, err := s.db.History(caller(r.Context()).Tenant, domain.Ref{Type: aggType, ID: id}, lp.page)
-	if err != nil {
-		return err
-	}
-	if total == 0 {
-		return domain.Errorf(domain.CodeNotFound, "%s %s not found", what, id)
-	}
-	out := make([]versionJSON, len(versions))
-	for i, v := range versions {
-		var rec T
-		if err := v.DecodeState(&rec); err != nil {
-			return err
-		}
-		data, deleted := render(rec)
-		if deleted {
-			data = nil
-		}
-		out[i] = versionJSON{Version: v.Sequence, EventType: v.EventType, Actor: v.Actor, RequestID: v.RequestID,
-			OccurredAt: v.OccurredAt.UTC(), ConsistencyToken: formatPos(v.Sequence), Data: data}
-	}
-	writeNativeList(w, what+" history", out, lp.page, total)
-	return nil
-}
+// access points) share on the native face: the reading of nested request
+// bodies and of the parents they name.
 
 // optBool reads an optional boolean field: nil when absent; null is
 // refused.

@@ -16,7 +16,8 @@ func (s *Server) registerSpaceRoutes(r *mux.Router) {
 	r.HandleFunc("/spaces/{id}", s.native("spaces:read", s.handleSpaceView)).Methods("GET")
 	r.HandleFunc("/spaces/{id}", s.native("spaces:write", s.handleSpaceUpdate)).Methods("PATCH")
 	r.HandleFunc("/spaces/{id}", s.native("spaces:delete", s.handleSpaceDelete)).Methods("DELETE")
-	r.HandleFunc("/spaces/{id}/history", s.native("spaces:read", s.handleSpaceHistory)).Methods("GET")
+	history := renderAs(spaceFromView, func(v projections.Space) bool { return v.Deleted })
+	r.HandleFunc("/spaces/{id}/history", s.native("spaces:read", s.handleHistory(domain.AggregateSpace, "space", history))).Methods("GET")
 	r.HandleFunc("/spaces/{id}/access-points", s.native("access-points:read", s.handleSpaceAccessPointList)).Methods("GET")
 	r.HandleFunc("/spaces/{id}/access-points", s.native("access-points:write", s.handleSpaceAccessPointAssign)).Methods("POST")
 	r.HandleFunc("/spaces/{id}/access-rules", s.native("access-rules:read", s.handleSpaceAccessRulesView)).Methods("GET")
@@ -175,12 +176,6 @@ func (s *Server) handleSpaceDelete(w http.ResponseWriter, r *http.Request) error
 	}
 	res, err := s.cmd.DeleteSpace(r.Context(), m, id)
 	return writePlaceMutation(w, err, "space deleted", res, spaceFromState)
-}
-
-func (s *Server) handleSpaceHistory(w http.ResponseWriter, r *http.Request) error {
-	return placeHistory(s, w, r, domain.AggregateSpace, "space", func(v projections.Space) (any, bool) {
-		return spaceFromView(v), v.Deleted
-	})
 }
 
 func (s *Server) handleSpaceAccessPointList(w http.ResponseWriter, r *http.Request) error {
