@@ -29,6 +29,9 @@ const authFailureQueue = 1024
 // authFailed queues the record of a refused authentication. tenant is empty
 // when unknown; the record then goes to domain.SystemTenant.
 func (s *Server) authFailed(r *http.Request, tenant, scheme, reason, subject string) {
+	if s.readOnly {
+		return // a read-only server appends nothing, not even this
+	}
 	addr := clientAddr(r)
 	if ok, _ := s.failureLimits.allow(addr); !ok {
 		s.failuresDropped.Add(1)

@@ -54,6 +54,8 @@ type Config struct {
 	Secrets    *commands.SecretBox
 	Webhook    WebhookConfig
 	Deliveries *projections.Deliveries
+	// ReadOnly refuses every change (see readonly.go).
+	ReadOnly bool
 }
 
 // Server is the HTTP server of every face.
@@ -91,6 +93,7 @@ type Server struct {
 	secrets         *commands.SecretBox
 	webhook         WebhookConfig
 	deliveries      *projections.Deliveries
+	readOnly        bool
 
 	router *mux.Router
 	http   *http.Server
@@ -110,6 +113,7 @@ func NewServer(cfg Config) *Server {
 	}
 	s.otps, s.smtp = cfg.OTPs, cfg.SMTP
 	s.secrets, s.webhook, s.deliveries = cfg.Secrets, cfg.Webhook, cfg.Deliveries
+	s.readOnly = cfg.ReadOnly
 	s.webhook.defaults()
 	// A person gets at most three codes at once and one per 30 s after.
 	s.otpSendLimits = newLimiters(RateLimit{Rate: 1.0 / 30, Burst: 3})
@@ -135,7 +139,7 @@ func NewServer(cfg Config) *Server {
 	s.router.NotFoundHandler = s.withRequestID(s.withRecovery(s.withAccessLog(http.HandlerFunc(s.handleUnmatched))))
 	s.router.MethodNotAllowedHandler = s.withRequestID(s.withRecovery(s.withAccessLog(http.HandlerFunc(
 		func(w http.ResponseWriter, r *http.Request) { s.writeNativeError(w, r, errMethodNotAllowed(r)) }))))
-	s.router.Use(s.withRequestID, s.withRecovery, s.withAccessLog)
+	s.router.Use(s.withRequestID, s.withRecovery, s.withAccessLog, s.withReadOnly)
 	s.router.HandleFunc("/healthz", s.handleHealthz).Methods("GET")
 	s.router.HandleFunc("/readyz", s.handleReadyz).Methods("GET")
 	s.router.Handle("/metrics", s.metrics.handler()).Methods("GET")

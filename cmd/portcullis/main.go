@@ -51,13 +51,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runServe(ctx, args, stderr)
 	case "rebuild":
 		return runRebuild(ctx, args, stderr)
+	case "replay":
+		return runReplay(ctx, args, stderr)
 	case "bench":
 		return runBench(ctx, args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "portcullis", version)
 		return nil
 	default:
-		return fmt.Errorf("unknown subcommand %q (serve, rebuild, bench, version)", cmd)
+		return fmt.Errorf("unknown subcommand %q (serve, rebuild, replay, bench, version)", cmd)
 	}
 }
 
@@ -83,6 +85,9 @@ type Config struct {
 	// schedule comes from WebhookRetrySchedule when that is set.
 	Webhook              phttp.WebhookConfig
 	WebhookRetrySchedule string
+	// ReadOnly serves without ever appending: every change is refused and
+	// the first start appends no bootstrap. For replays (see replay.go).
+	ReadOnly bool
 }
 
 // bindFlags registers the common flags on fs with defaults from the
@@ -179,13 +184,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	m.Commands = commands.New(m.Store)
-	if err := m.Commands.EnsureTenant(ctx, commands.Meta{Tenant: domain.DefaultTenant, Actor: "system",
-		CommandID: "bootstrap-tenant-default", Face: domain.FaceSystem}, domain.DefaultTenant, "Default"); err != nil {
-		return fmt.Errorf("create default tenant: %w", err)
-	}
-	if err := m.Commands.EnsureServiceUser(ctx, commands.Meta{Tenant: domain.DefaultTenant, Actor: "system",
-		CommandID: "bootstrap-admin", Face: domain.FaceSystem}, phttp.BootstrapAdminID, "Bootstrap admin", domain.RoleAdmin); err != nil {
-		return fmt.Errorf("create bootstrap admin: %w", err)
+	if err := m.bootstrap(ctx); err != nil {
+		return err
 	}
 	if m.Runner, err = projections.NewRunner(m.DB, m.Store); err != nil {
 		return err
@@ -207,7 +207,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		CallerLimit: phttp.RateLimit{Rate: m.Config.RateLimit, Burst: max(m.Config.RateBurst, 1)},
 		TokenLimit:  phttp.RateLimit{Rate: m.Config.TokenRateLimit, Burst: 10},
 		OTPs:        m.OTPs, SMTP: m.Config.SMTP,
-		Secrets: box, Webhook: m.Config.Webhook, Deliveries: m.Deliveries,
+		Secrets: box, Webhook: m.Config.Webhook, Deliveries: m.Deliveries, ReadOnly: m.Config.ReadOnly,
 	})
 	m.Webhooks = phttp.NewDispatcher(phttp.DispatcherConfig{Store: m.Store, DB: m.DB, Runner: m.Runner, Commands: m.Commands,
 		Deliveries: m.Deliveries, Secrets: box, Webhook: m.Config.Webhook, Logger: m.Logger})
@@ -241,11 +241,31 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 	}()
 	go m.expireOutcomes(runCtx)
-	m.Webhooks.Run()
+	if !m.Config.ReadOnly {
+		// A replay served read-only must not send its past again.
+		m.Webhooks.Run()
+	}
 	if err := m.HTTP.Open(m.Config.Listen); err != nil {
 		return err
 	}
 	m.Logger.Info("serving", slog.String("addr", m.HTTP.Addr()), slog.String("data_dir", m.Config.DataDir))
+	return nil
+}
+
+// bootstrap creates the default tenant and its admin on a first start; a
+// read-only server appends nothing, so it skips this.
+func (m *Main) bootstrap(ctx context.Context) error {
+	if m.Config.ReadOnly {
+		return nil
+	}
+	if err := m.Commands.EnsureTenant(ctx, commands.Meta{Tenant: domain.DefaultTenant, Actor: "system",
+		CommandID: "bootstrap-tenant-default", Face: domain.FaceSystem}, domain.DefaultTenant, "Default"); err != nil {
+		return fmt.Errorf("create default tenant: %w", err)
+	}
+	if err := m.Commands.EnsureServiceUser(ctx, commands.Meta{Tenant: domain.DefaultTenant, Actor: "system",
+		CommandID: "bootstrap-admin", Face: domain.FaceSystem}, phttp.BootstrapAdminID, "Bootstrap admin", domain.RoleAdmin); err != nil {
+		return fmt.Errorf("create bootstrap admin: %w", err)
+	}
 	return nil
 }
 

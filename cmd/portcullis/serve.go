@@ -5,6 +5,7 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	"os"
 	"os/signal"
 	"syscall"
 )
@@ -16,6 +17,8 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	m.Config.bindFlags(fs)
+	fs.BoolVar(&m.Config.ReadOnly, "read-only", os.Getenv("PORTCULLIS_READ_ONLY") == "true",
+		"refuse every change and append nothing, e.g. to serve a replay for an auditor (env PORTCULLIS_READ_ONLY=true)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
