@@ -73,6 +73,10 @@ func (c Checkpoint) Check(pub ed25519.PublicKey) error {
 	return nil
 }
 
+// ErrChainBroken is what Sign returns when the log it would vouch for is
+// already broken, or shorter than its last checkpoint.
+var ErrChainBroken = errors.New("eventstore: the hash chain is broken")
+
 // Checkpointer signs the chain head, periodically and on demand, and
 // appends every checkpoint it signs to a file (one JSON object per line).
 // It signs only a head it has verified: it walks the chain from its last
@@ -113,6 +117,12 @@ func OpenCheckpointer(store *Store, key ed25519.PrivateKey, path string) (*Check
 	return c, nil
 }
 
+// Verify walks the whole chain, checking it against cp if given (whose
+// signature the caller has checked); see Store.Verify.
+func (c *Checkpointer) Verify(ctx context.Context, cp *Checkpoint) (ChainReport, error) {
+	return c.store.Verify(ctx, cp)
+}
+
 // PublicKey is the key auditors verify checkpoints with.
 func (c *Checkpointer) PublicKey() ed25519.PublicKey { return c.key.Public().(ed25519.PublicKey) }
 
@@ -150,14 +160,14 @@ func (c *Checkpointer) Sign(ctx context.Context, now time.Time) (Checkpoint, err
 // catchUp extends the verified part of the chain to position end.
 func (c *Checkpointer) catchUp(ctx context.Context, end uint64) error {
 	if end < c.report.HeadSequence {
-		return fmt.Errorf("eventstore: the log ends at %d, before the last checkpoint (%d): events were removed",
-			end, c.report.HeadSequence)
+		return fmt.Errorf("%w: the log ends at %d, before the last checkpoint (%d): events were removed",
+			ErrChainBroken, end, c.report.HeadSequence)
 	}
 	if c.report.HeadSequence == end {
 		return nil
 	}
 	if c.report.Break != nil {
-		return fmt.Errorf("eventstore: the chain is broken at %d (%s): %s",
+		return fmt.Errorf("%w at %d (%s): %s", ErrChainBroken,
 			c.report.Break.Sequence, c.report.Break.Kind, c.report.Break.Detail)
 	}
 	err := c.store.walkFrom(ctx, c.report.HeadSequence+1, end, c.walked.next)
@@ -165,10 +175,10 @@ func (c *Checkpointer) catchUp(ctx context.Context, end uint64) error {
 		return err
 	}
 	if b := c.report.Break; b != nil {
-		return fmt.Errorf("eventstore: the chain is broken at %d (%s): %s", b.Sequence, b.Kind, b.Detail)
+		return fmt.Errorf("%w at %d (%s): %s", ErrChainBroken, b.Sequence, b.Kind, b.Detail)
 	}
 	if c.report.HeadSequence < end {
-		return fmt.Errorf("eventstore: the chain could be read only up to %d of %d", c.report.HeadSequence, end)
+		return fmt.Errorf("%w: it could be read only up to %d of %d", ErrChainBroken, c.report.HeadSequence, end)
 	}
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -67,40 +66,6 @@ func tamperedLog(t *testing.T) (string, eventstore.Checkpoint, ed25519.PublicKey
 	return dir, cp, pub
 }
 
-// copyDir copies a stopped store's directory tree.
-func copyDir(t *testing.T, from string) string {
-	t.Helper()
-	to := t.TempDir()
-	err := filepath.Walk(from, func(p string, fi os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(from, p)
-		dst := filepath.Join(to, rel)
-		if fi.IsDir() {
-			return os.MkdirAll(dst, 0o700)
-		}
-		src, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer src.Close()
-		out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
-		if err != nil {
-			return err
-		}
-		if _, err := io.Copy(out, src); err != nil {
-			out.Close()
-			return err
-		}
-		return out.Close()
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return to
-}
-
 func mustVerify(t *testing.T, s *eventstore.Store, cp *eventstore.Checkpoint) eventstore.ChainReport {
 	t.Helper()
 	rep, err := s.Verify(context.Background(), cp)
@@ -127,7 +92,7 @@ func TestVerifyCleanLog(t *testing.T) {
 	if err := cp.Check(pub); err != nil {
 		t.Fatalf("checkpoint does not verify with its key: %v", err)
 	}
-	s := mustOpen(t, eventstore.Config{DataDir: copyDir(t, dir)})
+	s := mustOpen(t, eventstore.Config{DataDir: storetest.CopyDir(t, dir)})
 	rep := mustVerify(t, s, &cp)
 	if rep.Break != nil || rep.Checked != tamperEvents || rep.HeadSequence != tamperEvents || rep.HeadHash != cp.Hash ||
 		rep.Checkpoint == nil || !rep.Checkpoint.Held {
@@ -137,7 +102,7 @@ func TestVerifyCleanLog(t *testing.T) {
 
 func TestVerifyNamesAlteredEvent(t *testing.T) {
 	dir, cp, _ := tamperedLog(t)
-	copied := copyDir(t, dir)
+	copied := storetest.CopyDir(t, dir)
 	// Change one letter of the actor inside the stored envelope of event
 	// 17; the length stays, the server is given a valid block checksum.
 	storetest.AlterEvent(t, copied, 17, func(body []byte) {
@@ -163,7 +128,7 @@ func TestVerifyNamesAlteredEvent(t *testing.T) {
 
 func TestVerifyNamesRemovedEvent(t *testing.T) {
 	dir, cp, _ := tamperedLog(t)
-	copied := copyDir(t, dir)
+	copied := storetest.CopyDir(t, dir)
 	storetest.RemoveEvent(t, copied, 12)
 	s := mustOpen(t, eventstore.Config{DataDir: copied})
 	for _, c := range []*eventstore.Checkpoint{nil, &cp} {
@@ -176,7 +141,7 @@ func TestVerifyNamesRemovedEvent(t *testing.T) {
 
 func TestVerifyNamesReorderedEvents(t *testing.T) {
 	dir, cp, _ := tamperedLog(t)
-	copied := copyDir(t, dir)
+	copied := storetest.CopyDir(t, dir)
 	storetest.SwapEvents(t, copied, 20, 21)
 	s := mustOpen(t, eventstore.Config{DataDir: copied})
 	for _, c := range []*eventstore.Checkpoint{nil, &cp} {
@@ -189,7 +154,7 @@ func TestVerifyNamesReorderedEvents(t *testing.T) {
 
 func TestVerifyFindsTruncationWithCheckpoint(t *testing.T) {
 	dir, cp, _ := tamperedLog(t)
-	copied := copyDir(t, dir)
+	copied := storetest.CopyDir(t, dir)
 	storetest.TruncateAfter(t, copied, 25)
 	s := mustOpen(t, eventstore.Config{DataDir: copied})
 	// The chain alone cannot tell: a prefix of a chain is a chain.
@@ -321,7 +286,7 @@ func TestCheckpointer(t *testing.T) {
 // that is already broken.
 func TestCheckpointerRefusesBrokenChain(t *testing.T) {
 	dir, _, _ := tamperedLog(t)
-	copied := copyDir(t, dir)
+	copied := storetest.CopyDir(t, dir)
 	os.Remove(filepath.Join(copied, "checkpoints.jsonl"))
 	storetest.AlterEvent(t, copied, 5, func(body []byte) {
 		i := bytes.Index(body, []byte("test"))

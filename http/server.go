@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/portcullis/portcullis/commands"
+	"github.com/portcullis/portcullis/eventstore"
 	"github.com/portcullis/portcullis/projections"
 )
 
@@ -56,6 +57,8 @@ type Config struct {
 	Deliveries *projections.Deliveries
 	// ReadOnly refuses every change (see readonly.go).
 	ReadOnly bool
+	// Checkpoints verifies the log's hash chain and signs its head.
+	Checkpoints *eventstore.Checkpointer
 }
 
 // Server is the HTTP server of every face.
@@ -94,6 +97,7 @@ type Server struct {
 	webhook         WebhookConfig
 	deliveries      *projections.Deliveries
 	readOnly        bool
+	checkpoints     *eventstore.Checkpointer
 
 	router *mux.Router
 	http   *http.Server
@@ -114,6 +118,7 @@ func NewServer(cfg Config) *Server {
 	s.otps, s.smtp = cfg.OTPs, cfg.SMTP
 	s.secrets, s.webhook, s.deliveries = cfg.Secrets, cfg.Webhook, cfg.Deliveries
 	s.readOnly = cfg.ReadOnly
+	s.checkpoints = cfg.Checkpoints
 	s.webhook.defaults()
 	// A person gets at most three codes at once and one per 30 s after.
 	s.otpSendLimits = newLimiters(RateLimit{Rate: 1.0 / 30, Burst: 3})
@@ -162,6 +167,7 @@ func NewServer(cfg Config) *Server {
 	s.registerHistoryRoutes(api)
 	s.registerSelfServiceRoutes(api)
 	s.registerIntegrationRoutes(api)
+	s.registerChainRoutes(api) // before the audit log's, whose paths share the prefix
 	s.registerAuditRoutes(api)
 	s.registerCredentialRoutes(api)
 	s.registerNevisRoutes(s.router)

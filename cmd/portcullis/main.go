@@ -53,13 +53,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runRebuild(ctx, args, stderr)
 	case "replay":
 		return runReplay(ctx, args, stderr)
+	case "audit":
+		return runAudit(ctx, args, stdout, stderr)
 	case "bench":
 		return runBench(ctx, args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "portcullis", version)
 		return nil
 	default:
-		return fmt.Errorf("unknown subcommand %q (serve, rebuild, replay, bench, version)", cmd)
+		return fmt.Errorf("unknown subcommand %q (serve, rebuild, replay, audit, bench, version)", cmd)
 	}
 }
 
@@ -88,6 +90,9 @@ type Config struct {
 	// ReadOnly serves without ever appending: every change is refused and
 	// the first start appends no bootstrap. For replays (see replay.go).
 	ReadOnly bool
+	// CheckpointInterval is how often the chain head is signed while the
+	// log moves (audit.go).
+	CheckpointInterval time.Duration
 }
 
 // bindFlags registers the common flags on fs with defaults from the
@@ -106,6 +111,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.SMTP.Username, "smtp-username", env("PORTCULLIS_SMTP_USERNAME", ""), "SMTP PLAIN auth user; the password is PORTCULLIS_SMTP_PASSWORD (env PORTCULLIS_SMTP_USERNAME)")
 	c.SMTP.Password = os.Getenv("PORTCULLIS_SMTP_PASSWORD")
 	c.bindWebhookFlags(fs)
+	c.bindAuditFlags(fs)
 	c.AdminToken = os.Getenv("PORTCULLIS_ADMIN_TOKEN")
 }
 
@@ -148,6 +154,10 @@ type Main struct {
 
 	stopRunner context.CancelFunc
 	runnerDone chan struct{}
+	// Checkpoints signs the chain head; checkpointsDone closes once its
+	// loop has stopped.
+	Checkpoints     *eventstore.Checkpointer
+	checkpointsDone chan struct{}
 }
 
 // Run opens the data directory, starts the log, the projections and the
@@ -201,6 +211,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err := m.Config.parseWebhook(); err != nil {
 		return err
 	}
+	if m.Checkpoints, err = openCheckpoints(m.Config.DataDir, m.Store, m.Logger); err != nil {
+		return err
+	}
 	m.HTTP = phttp.NewServer(phttp.Config{
 		Commands: m.Commands, DB: m.DB, Runner: m.Runner, Outcomes: m.Outcomes,
 		Logger: m.Logger, AdminToken: token, SigningKey: key,
@@ -208,6 +221,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		TokenLimit:  phttp.RateLimit{Rate: m.Config.TokenRateLimit, Burst: 10},
 		OTPs:        m.OTPs, SMTP: m.Config.SMTP,
 		Secrets: box, Webhook: m.Config.Webhook, Deliveries: m.Deliveries, ReadOnly: m.Config.ReadOnly,
+		Checkpoints: m.Checkpoints,
 	})
 	m.Webhooks = phttp.NewDispatcher(phttp.DispatcherConfig{Store: m.Store, DB: m.DB, Runner: m.Runner, Commands: m.Commands,
 		Deliveries: m.Deliveries, Secrets: box, Webhook: m.Config.Webhook, Logger: m.Logger})
@@ -244,6 +258,13 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if !m.Config.ReadOnly {
 		// A replay served read-only must not send its past again.
 		m.Webhooks.Run()
+	}
+	m.checkpointsDone = make(chan struct{})
+	if m.Config.ReadOnly {
+		// A replay is checked against checkpoints, never signed anew.
+		close(m.checkpointsDone)
+	} else {
+		go m.signCheckpoints(runCtx)
 	}
 	if err := m.HTTP.Open(m.Config.Listen); err != nil {
 		return err
@@ -288,6 +309,9 @@ func (m *Main) Close() error {
 	if m.Deliveries != nil {
 		errs = append(errs, m.Deliveries.Close())
 	}
+	if m.checkpointsDone != nil {
+		<-m.checkpointsDone
+	}
 	if m.Outcomes != nil {
 		errs = append(errs, m.Outcomes.Close())
 	}
@@ -322,7 +346,12 @@ func (m *Main) expireOutcomes(ctx context.Context) {
 // signingKey returns the Ed25519 key that signs OAuth2 access tokens, from
 // <data-dir>/keys/jwt-ed25519.pem, generating it (mode 0600) on first start.
 func signingKey(dataDir string, log *slog.Logger) (ed25519.PrivateKey, error) {
-	path := filepath.Join(dataDir, "keys", "jwt-ed25519.pem")
+	return ed25519Key(filepath.Join(dataDir, "keys", "jwt-ed25519.pem"), "token signing key", log)
+}
+
+// ed25519Key reads a PKCS#8 PEM Ed25519 key from path, generating it (mode
+// 0600) if the file does not exist; what names it in the log.
+func ed25519Key(path, what string, log *slog.Logger) (ed25519.PrivateKey, error) {
 	if b, err := os.ReadFile(path); err == nil {
 		block, _ := pem.Decode(b)
 		if block == nil {
@@ -354,7 +383,7 @@ func signingKey(dataDir string, log *slog.Logger) (ed25519.PrivateKey, error) {
 	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
 		return nil, err
 	}
-	log.Info("generated the token signing key", slog.String("file", path))
+	log.Info("generated the "+what, slog.String("file", path))
 	return key, nil
 }
 

@@ -37,6 +37,33 @@ import (
 // rebuilds the stream's state from the blocks on its next start. An
 // attacker who does less is found by the server itself.
 
+// CopyDir copies a stopped server's data directory into a new temporary
+// directory and returns it: tampering happens on the copy, never on the
+// original.
+func CopyDir(t testing.TB, from string) string {
+	t.Helper()
+	to := t.TempDir()
+	err := filepath.Walk(from, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(from, p)
+		dst := filepath.Join(to, rel)
+		if fi.IsDir() {
+			return os.MkdirAll(dst, 0o700)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(dst, b, fi.Mode().Perm())
+	})
+	if err != nil {
+		t.Fatalf("copy %s: %v", from, err)
+	}
+	return to
+}
+
 // BlockDir is where the embedded server keeps the event stream's blocks.
 func BlockDir(dataDir string) string {
 	return filepath.Join(dataDir, "jetstream", "jetstream", "$G", "streams", eventstore.StreamName, "msgs")
