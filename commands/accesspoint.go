@@ -55,7 +55,11 @@ func (c *Commands) DeleteAccessPoint(ctx context.Context, meta Meta, id string) 
 	ref := accessPointRef(id)
 	return decidePlace(ctx, c, meta, ref, ref, "access point", true,
 		func(s snap[domain.AccessPoint]) ([]domain.EventData, []change, error) {
-			data, err := s.State.DeleteAccessPoint(nil)
+			names, err := recordNames[domain.Credential](ctx, c, meta.Tenant, credentialRef, s.State.Credentials, credentialLabel, nil)
+			if err != nil {
+				return nil, nil, err
+			}
+			data, err := s.State.DeleteAccessPoint(names)
 			if err != nil {
 				return nil, nil, err
 			}

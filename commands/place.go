@@ -109,3 +109,12 @@ func loadParent[T any, P existing[T]](ctx context.Context, c *Commands, tenant s
 	}
 	return s, err
 }
+
+// credentialLabel is how a conflict message names an access credential: the
+// number stamped on it, and its name when it has one.
+func credentialLabel(c *domain.Credential) string {
+	if c.CredentialName == "" {
+		return c.CredentialID
+	}
+	return c.CredentialID + " " + c.CredentialName
+}

@@ -300,7 +300,14 @@ func TestBuildings(t *testing.T) {
 	before = lastSeq(t, m)
 	b1, r1 := mustPost[building](t, c, "/buildings", map[string]any{"name": "Alpha", "location_id": l1.ID})
 	requireAppended(t, m, before, 2)
-	b2, _ := mustPost[building](t, c, "/buildings", map[string]any{"name": "Beta", "location_id": l1.ID})
+	// A retry with the same Idempotency-Key answers the first creation and
+	// appends nothing.
+	before = lastSeq(t, m)
+	b2, _ := mustPost[building](t, c, "/buildings", map[string]any{"name": "Beta", "location_id": l1.ID}, "Idempotency-Key", "beta-once")
+	again, ar := mustPost[building](t, c, "/buildings", map[string]any{"name": "Beta", "location_id": l1.ID}, "Idempotency-Key", "beta-once")
+	requireEqual(t, "id of the retried creation", again.ID, b2.ID)
+	requireEqual(t, "retry replayed", ar.header.Get("Idempotent-Replayed"), "true")
+	requireAppended(t, m, before, 2)
 	b3, r3 := mustPost[building](t, c, "/buildings", map[string]any{"name": "Gamma", "location_id": l2.ID})
 	got, tag := mustRead[building](t, c, "/api/v1/buildings/"+b1.ID, token(r3))
 	if got != b1 || tag != r1.header.Get("ETag") {
