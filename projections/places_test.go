@@ -29,7 +29,7 @@ func accessPointLog(n int) []domain.Event {
 			tenant = "other"
 		}
 		out = append(out, domain.Event{ID: fmt.Sprint("e", seq), Type: d.EventType(), Version: d.EventVersion(), Tenant: tenant,
-			Aggregate: domain.Ref{Type: domain.AggregateAccessPoint, ID: fmt.Sprintf("ap%05d", i)},
+			Aggregate:  domain.Ref{Type: domain.AggregateAccessPoint, ID: fmt.Sprintf("ap%05d", i)},
 			OccurredAt: base.Add(time.Duration(seq) * time.Second), Data: d, Sequence: seq})
 	}
 	str := func(s string) *string { return &s }
