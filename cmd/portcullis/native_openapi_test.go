@@ -91,8 +91,9 @@ var nativeCodeStatus = map[string]int{
 // docs/openapi/native.yaml, and the rules of the contract no schema can
 // say: every answer has X-Request-Id, an error's req_id is it, its docs link
 // and status are its code's, 429 and 503 say when to retry. A request the
-// document has no route for is not checked (the coverage test reports the
-// route). The error says what differs, with the body.
+// document has no route for (or not with this method) is checked only if it
+// was refused: every refusal of the face is the native error envelope,
+// whatever the route. The error says what differs, with the body.
 func checkNativeResponse(req *http.Request, r response) error {
 	if !isNativePath(req.URL.Path) || req.Method == http.MethodHead {
 		return nil
@@ -101,22 +102,39 @@ func checkNativeResponse(req *http.Request, r response) error {
 	if err != nil {
 		return err
 	}
-	route, params, err := spec.router.FindRoute(req)
-	if err != nil {
+	route, params, routeErr := spec.router.FindRoute(req)
+	if routeErr != nil && r.status < 400 {
 		return nil
 	}
+	where := "no documented route"
+	if routeErr == nil {
+		where = route.Method + " " + route.Path
+	}
 	fail := func(format string, args ...any) error {
-		return fmt.Errorf("%s %s → %d does not match docs/openapi/native.yaml (%s %s): %s\nbody: %s",
-			req.Method, req.URL.RequestURI(), r.status, route.Method, route.Path, fmt.Sprintf(format, args...), clip(r.body))
+		return fmt.Errorf("%s %s → %d does not match docs/openapi/native.yaml (%s): %s\nbody: %s",
+			req.Method, req.URL.RequestURI(), r.status, where, fmt.Sprintf(format, args...), clip(r.body))
 	}
-	in := &openapi3filter.ResponseValidationInput{
-		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
-			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}},
-		Status: r.status, Header: r.header, Body: io.NopCloser(bytes.NewReader(r.body)),
-		Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
-	}
-	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
-		return fail("%v", err)
+	if routeErr == nil {
+		in := &openapi3filter.ResponseValidationInput{
+			RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
+				Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}},
+			Status: r.status, Header: r.header, Body: io.NopCloser(bytes.NewReader(r.body)),
+			Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
+		}
+		if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
+			return fail("%v", err)
+		}
+	} else {
+		var body any
+		if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+			return fail("an error sent as %q, not the native JSON envelope", ct)
+		}
+		if err := json.Unmarshal(r.body, &body); err != nil {
+			return fail("an error that is not JSON: %v", err)
+		}
+		if err := spec.doc.Components.Schemas["Error"].Value.VisitJSON(body, openapi3.MultiErrors()); err != nil {
+			return fail("an error that is not the native envelope (#/components/schemas/Error): %v", err)
+		}
 	}
 	reqID := r.header.Get("X-Request-Id")
 	if reqID == "" {
@@ -243,6 +261,9 @@ func TestNativeResponseCheckRefusesMismatches(t *testing.T) {
 		{"no X-Request-Id", "GET", "/docs/errors/NOT_FOUND", 200, http.Header{"Content-Type": {"text/html"}}, "<p>", false},
 		{"an error page", "GET", "/docs/errors/NOT_FOUND", 200, with(json, "Content-Type", "text/html; charset=utf-8"), "<p>", true},
 		{"a route the document lacks", "GET", "/api/v1/no-such-things", 200, json, `{}`, true},
+		{"a refusal on a route the document lacks", "GET", "/api/v1/no-such-things", 404, json, errBody("NOT_FOUND", "req_1"), true},
+		{"a refusal outside the envelope on a route the document lacks", "POST", "/api/v1/no-such-things", 400, json, `{"error":"bad"}`, false},
+		{"a refusal of a method the document lacks", "PUT", "/api/v1/individuals/a", 400, json, `{"msg":"x"}`, false},
 		{"another face", "GET", "/nevisidm/api/core/v1/default/users/a", 200, json, `{}`, true},
 	} {
 		req, err := http.NewRequest(c.method, "http://127.0.0.1:1"+c.path, nil)
