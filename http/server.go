@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -59,6 +60,10 @@ type Config struct {
 	ReadOnly bool
 	// Checkpoints verifies the log's hash chain and signs its head.
 	Checkpoints *eventstore.Checkpointer
+	// Store feeds the live event feed; EventsHeartbeat is how often an idle
+	// feed sends a comment line (default 15 s).
+	Store           *eventstore.Store
+	EventsHeartbeat time.Duration
 }
 
 // Server is the HTTP server of every face.
@@ -98,6 +103,10 @@ type Server struct {
 	deliveries      *projections.Deliveries
 	readOnly        bool
 	checkpoints     *eventstore.Checkpointer
+	store           *eventstore.Store
+	heartbeat       time.Duration
+	closing         chan struct{} // closed when shutdown begins: live feeds end
+	closeOnce       sync.Once
 
 	router *mux.Router
 	http   *http.Server
@@ -119,6 +128,10 @@ func NewServer(cfg Config) *Server {
 	s.secrets, s.webhook, s.deliveries = cfg.Secrets, cfg.Webhook, cfg.Deliveries
 	s.readOnly = cfg.ReadOnly
 	s.checkpoints = cfg.Checkpoints
+	s.store, s.heartbeat, s.closing = cfg.Store, cfg.EventsHeartbeat, make(chan struct{})
+	if s.heartbeat <= 0 {
+		s.heartbeat = 15 * time.Second
+	}
 	s.webhook.defaults()
 	// A person gets at most three codes at once and one per 30 s after.
 	s.otpSendLimits = newLimiters(RateLimit{Rate: 1.0 / 30, Burst: 3})
@@ -168,6 +181,7 @@ func NewServer(cfg Config) *Server {
 	s.registerSelfServiceRoutes(api)
 	s.registerIntegrationRoutes(api)
 	s.registerChainRoutes(api) // before the audit log's, whose paths share the prefix
+	s.registerEventRoutes(api)
 	s.registerAuditRoutes(api)
 	s.registerCredentialRoutes(api)
 	s.registerNevisRoutes(s.router)
@@ -246,6 +260,7 @@ func (s *Server) Close(ctx context.Context) error {
 	if s.http == nil {
 		return nil
 	}
+	s.closeOnce.Do(func() { close(s.closing) })
 	err := s.http.Shutdown(ctx)
 	s.stopAudit()
 	<-s.auditDone

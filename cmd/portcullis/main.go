@@ -93,6 +93,8 @@ type Config struct {
 	// CheckpointInterval is how often the chain head is signed while the
 	// log moves (audit.go).
 	CheckpointInterval time.Duration
+	// EventsHeartbeat is how often an idle live feed sends a comment line.
+	EventsHeartbeat time.Duration
 }
 
 // bindFlags registers the common flags on fs with defaults from the
@@ -222,6 +224,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		OTPs:        m.OTPs, SMTP: m.Config.SMTP,
 		Secrets: box, Webhook: m.Config.Webhook, Deliveries: m.Deliveries, ReadOnly: m.Config.ReadOnly,
 		Checkpoints: m.Checkpoints,
+		Store:       m.Store, EventsHeartbeat: m.Config.EventsHeartbeat,
 	})
 	m.Webhooks = phttp.NewDispatcher(phttp.DispatcherConfig{Store: m.Store, DB: m.DB, Runner: m.Runner, Commands: m.Commands,
 		Deliveries: m.Deliveries, Secrets: box, Webhook: m.Config.Webhook, Logger: m.Logger})
