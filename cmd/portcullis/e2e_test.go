@@ -184,6 +184,14 @@ func (c *client) try(method, path string, body any, headers ...string) (response
 	}
 	defer res.Body.Close()
 	r := response{status: res.StatusCode, header: res.Header}
+	if strings.HasPrefix(res.Header.Get("Content-Type"), "text/event-stream") {
+		// A stream (the live feed) does not end: keep its first message.
+		r.body, err = bufio.NewReader(res.Body).ReadBytes('\n')
+		if err != nil {
+			return r, fmt.Errorf("%s %s: read stream: %w", method, path, err)
+		}
+		return r, nil
+	}
 	if r.body, err = io.ReadAll(res.Body); err != nil {
 		return r, fmt.Errorf("%s %s: read body: %w", method, path, err)
 	}
