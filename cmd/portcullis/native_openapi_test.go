@@ -278,8 +278,9 @@ func TestNativeResponseCheckRefusesMismatches(t *testing.T) {
 }
 
 // The answers no other test asks for match the document too: built-in and
-// custom roles, a service user's new role, a taken tenant, an individual's
-// own view through X-Token, the error pages, a page beyond the last.
+// custom roles, a service user's new role, an OAuth client read back, a
+// taken tenant, an individual's own view through X-Token, the error pages,
+// a page beyond the last.
 func TestNativeResponsesMatchOpenAPI(t *testing.T) {
 	t.Parallel()
 	m, mb := runWithMailbox(t)
@@ -292,6 +293,18 @@ func TestNativeResponsesMatchOpenAPI(t *testing.T) {
 	r = c.do(t, "PATCH", "/api/v1/service-users/"+u.ID, map[string]any{"role": "door-keeper"})
 	requireStatus(t, r, http.StatusOK)
 	requireStatus(t, c.do(t, "GET", "/api/v1/service-users/"+u.ID, nil, "X-Consistency-Token", r.header.Get("X-Consistency-Token")), http.StatusOK)
+	r = c.do(t, "POST", "/api/v1/oauth-clients", map[string]any{"name": "spec", "role": "viewer", "scopes": []string{"spaces:read"}})
+	requireStatus(t, r, http.StatusCreated)
+	oc := decode[item[struct {
+		ClientID     string    `json:"client_id"`
+		Name         string    `json:"name"`
+		Role         string    `json:"role"`
+		Scopes       []string  `json:"scopes"`
+		CreatedAt    time.Time `json:"created_at"`
+		UpdatedAt    time.Time `json:"updated_at"`
+		ClientSecret string    `json:"client_secret"`
+	}]](t, r).Data
+	requireStatus(t, c.do(t, "GET", "/api/v1/oauth-clients/"+oc.ClientID, nil, "X-Consistency-Token", r.header.Get("X-Consistency-Token")), http.StatusOK)
 	requireStatus(t, c.do(t, "POST", "/api/v1/tenants", map[string]any{"ext_id": "acme", "display_name": "Acme"}), http.StatusCreated)
 	requireNativeError(t, c.do(t, "POST", "/api/v1/tenants", map[string]any{"ext_id": "acme", "display_name": "Acme"}),
 		http.StatusConflict, "CONFLICT", "")
