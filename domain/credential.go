@@ -546,16 +546,25 @@ func (c *Credential) LinkAccessPoints(ids []string) ([]EventData, error) {
 	return []EventData{&CredentialAccessPointsLinked{AccessPointIDs: add}}, nil
 }
 
-// UnlinkAccessPoints decides ending links; ids not linked are left out.
+// UnlinkAccessPoints decides ending links. An id that is not linked is bad
+// input naming access_point_ids, as on the access point's side: the
+// client's picture of the links is wrong, and nothing is unlinked.
 func (c *Credential) UnlinkAccessPoints(ids []string) ([]EventData, error) {
 	if !c.Exists() {
 		return nil, Errorf(CodeNotFound, "access credential %s not found", c.ID)
 	}
-	var remove []string
+	var remove, missing []string
 	for _, id := range ids {
-		if slices.Contains(c.LinkedTo, id) && !slices.Contains(remove, id) {
+		switch {
+		case slices.Contains(remove, id):
+		case slices.Contains(c.LinkedTo, id):
 			remove = append(remove, id)
+		default:
+			missing = append(missing, id)
 		}
+	}
+	if len(missing) > 0 {
+		return nil, Invalid("access_point_ids", "access credential %s is not linked to %s", c.CredentialID, strings.Join(missing, ", "))
 	}
 	if len(remove) == 0 {
 		return nil, nil

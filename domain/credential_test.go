@@ -274,13 +274,16 @@ func TestLinkCredentialAccessPoints(t *testing.T) {
 	}
 	data, err = cr.LinkAccessPoints([]string{"a1"})
 	requireDecision(t, data, err, "", "")
-	data, err = cr.UnlinkAccessPoints([]string{"a9", "a1"})
+	data, err = cr.UnlinkAccessPoints([]string{"a1", "a1"})
 	requireDecision(t, data, err, "", "", domain.TypeCredentialAccessPointsUnlinked)
 	if got := data[0].(*domain.CredentialAccessPointsUnlinked).AccessPointIDs; !reflect.DeepEqual(got, []string{"a1"}) {
-		t.Fatalf("unlinked %v, want only a1", got)
+		t.Fatalf("unlinked %v, want a1 once", got)
 	}
-	data, err = cr.UnlinkAccessPoints([]string{"a9"})
-	requireDecision(t, data, err, "", "")
+	data, err = cr.UnlinkAccessPoints([]string{"a9", "a1"})
+	requireDecision(t, data, err, domain.CodeInvalid, "access_point_ids")
+	if !strings.Contains(domain.ErrorMessage(err), "a9") {
+		t.Fatalf("message %q does not name a9", domain.ErrorMessage(err))
+	}
 	gone := givenCredential(key42(nil), deletedKey)
 	_, err = gone.LinkAccessPoints([]string{"a1"})
 	requireDecision(t, nil, err, domain.CodeNotFound, "")

@@ -184,6 +184,7 @@ func NewServer(cfg Config) *Server {
 	s.registerEventRoutes(api)
 	s.registerAuditRoutes(api)
 	s.registerCredentialRoutes(api)
+	s.registerCredentialLinkRoutes(api)
 	s.registerNevisRoutes(s.router)
 	s.registerESystemsRoutes(s.router)
 	return s

@@ -237,3 +237,41 @@ func etagOf(v uint64) string {
 	b, _ := json.Marshal(v)
 	return `"` + string(b) + `"`
 }
+
+// An individual confirms receipt of what is reserved for them with their
+// own X-Token; someone else's reservation is 404 to them, and the X-Token
+// opens no other credential route.
+func TestSelfServiceConfirmsReservedCredentials(t *testing.T) {
+	t.Parallel()
+	m, mb := runWithMailbox(t)
+	ada, _ := mustCreate(t, m.c, map[string]any{"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.test", "ext_id": "ada"})
+	bob, _ := mustCreate(t, m.c, newIndividual("Bob", "Builder", "bob@example.test"))
+	k := mustCredentials(t, m.c, nil, "S-1", "S-2", "S-3")
+	digital := map[string]any{"type": "digital", "destination": "ada@example.test"}
+	credentialCall(t, m.c, "assign", map[string]any{"credential_ids": ids(k["S-1"], k["S-2"]), "individual_id": ada.ID, "confirmation": digital})
+	_, r := credentialCall(t, m.c, "assign", map[string]any{"credential_ids": ids(k["S-3"]), "individual_id": bob.ID, "confirmation": digital})
+	waitFor(t, m, r.header.Get("X-Consistency-Token"))
+	self := as(m.c, "")
+	tok := xToken(t, m, mb, "ada")
+
+	before := lastSeq(t, m)
+	r = self.do(t, "POST", "/api/v1/access-credentials/confirm", map[string]any{"credential_ids": ids(k["S-1"], k["S-3"])}, "Authorization", "", "X-Token", tok)
+	requireNativeError(t, r, http.StatusNotFound, "NOT_FOUND", k["S-3"].ID)
+	requireEqual(t, "events after a refused confirmation", lastSeq(t, m), before)
+	for _, route := range []struct{ method, path string }{
+		{"GET", "/api/v1/access-credentials"}, {"GET", "/api/v1/access-credentials/" + k["S-1"].ID},
+		{"POST", "/api/v1/access-credentials/return"}, {"POST", "/api/v1/access-credentials/assign"},
+	} {
+		r := self.do(t, route.method, route.path, map[string]any{"credential_ids": ids(k["S-1"])}, "Authorization", "", "X-Token", tok)
+		requireNativeError(t, r, http.StatusForbidden, "INSUFFICIENT_PERMISSIONS", "access-credentials")
+	}
+
+	got, r := credentialCall(t, self, "confirm", map[string]any{"credential_ids": ids(k["S-1"], k["S-2"])}, "Authorization", "", "X-Token", tok)
+	for _, c := range got {
+		requireEqual(t, c.CredentialID+" after confirmation", c.StatusAssignment, "assigned")
+	}
+	h := credentialHistory(t, m.c, k["S-2"].ID, r.header.Get("X-Consistency-Token"))
+	requireEqual(t, "confirmed by", h[len(h)-1].Actor, "individual:"+ada.ID)
+	r = self.do(t, "POST", "/api/v1/access-credentials/confirm", map[string]any{"credential_ids": ids(k["S-1"])}, "Authorization", "", "X-Token", tok)
+	requireNativeError(t, r, http.StatusConflict, "CONFLICT", "not pending")
+}

@@ -258,3 +258,60 @@ func TestConcurrentAssignsOfOneCredential(t *testing.T) {
 		requireEqual(t, "events of "+ind.FirstName, len(events), want)
 	}
 }
+
+// Bad input on every credential write names its field and appends nothing.
+func TestCredentialBadInput(t *testing.T) {
+	t.Parallel()
+	m := mustRunFresh(t)
+	cr, _ := mustAccessCredential(t, m.c, keyBody("B-1"))
+	one := "/api/v1/access-credentials/" + cr.ID
+	cases := []struct {
+		method, path string
+		body         any
+		field        string
+	}{
+		{"POST", "/api/v1/access-credentials", map[string]any{"type": "card"}, "credential_id"},
+		{"POST", "/api/v1/access-credentials", map[string]any{"credential_id": "X"}, "type"},
+		{"POST", "/api/v1/access-credentials", map[string]any{"credential_id": "X", "type": "badge"}, "type"},
+		{"POST", "/api/v1/access-credentials", map[string]any{"credential_id": 7, "type": "card"}, "credential_id"},
+		{"POST", "/api/v1/access-credentials", map[string]any{"credential_id": "X", "type": "card", "colour": "red"}, "colour"},
+		{"POST", "/api/v1/access-credentials", map[string]any{"credential_id": "X", "type": "card", "status": nil}, "status"},
+		{"POST", "/api/v1/access-credentials", map[string]any{"credential_id": "X", "type": "card", "status": "gone"}, "status"},
+		{"POST", "/api/v1/access-credentials", map[string]any{"credential_id": "X", "type": "card", "source": "scan"}, "source"},
+		{"POST", "/api/v1/access-credentials", map[string]any{"credential_id": "X", "type": "card", "counter": 1.5}, "counter"},
+		{"POST", "/api/v1/access-credentials", map[string]any{"credential_id": "X", "type": "card", "counter": -1}, "counter"},
+		{"POST", "/api/v1/access-credentials", map[string]any{"credential_id": "X", "type": "card", "delete_protected": "yes"}, "delete_protected"},
+		{"POST", "/api/v1/access-credentials", map[string]any{"credential_id": "X", "type": "card", "valid_from": "2026-13-01"}, "valid_from"},
+		{"POST", "/api/v1/access-credentials", map[string]any{"credential_id": "X", "type": "card",
+			"valid_from": "2026-02-01T00:00:00Z", "valid_until": "2026-01-01T00:00:00Z"}, "valid_until"},
+		{"POST", "/api/v1/access-credentials", map[string]any{"credential_id": "X", "type": "card", "status_assignment": "assigned"}, "status_assignment"},
+		{"POST", "/api/v1/access-credentials", map[string]any{"credential_id": "X", "type": "card", "linked_to": []string{}}, "linked_to"},
+		{"POST", "/api/v1/access-credentials", "[1,2]", "body"},
+		{"POST", "/api/v1/access-credentials", "{", "body"},
+		{"PATCH", one, map[string]any{"credential_id": ""}, "credential_id"},
+		{"PATCH", one, map[string]any{"type": nil}, "type"},
+		{"PATCH", one, map[string]any{"assigned_to": "someone"}, "assigned_to"},
+		{"PATCH", one, map[string]any{"due_date": "2030-01-01T00:00:00Z"}, "due_date"},
+		{"PATCH", one, map[string]any{"valid_until": "1800-01-01T00:00:00Z"}, "valid_until"},
+		{"PATCH", "/api/v1/access-credentials/a.b", map[string]any{"credential_name": "x"}, "id"},
+		{"DELETE", "/api/v1/access-credentials/a.b", nil, "id"},
+		{"POST", one + "/access-points", map[string]any{"access_point_ids": "ap"}, "access_point_ids"},
+		{"POST", one + "/access-points", map[string]any{"access_point_ids": []string{}}, "access_point_ids"},
+		{"DELETE", one + "/access-points", map[string]any{"access_point_ids": []string{"a", "a"}}, "access_point_ids"},
+		{"POST", "/api/v1/access-credentials/return", map[string]any{"credential_ids": []string{cr.ID}, "metadata": "worn"}, "metadata"},
+		{"POST", "/api/v1/access-credentials/confirm", map[string]any{"credential_ids": []string{cr.ID}, "metadata": nil}, "metadata"},
+	}
+	before := lastSeq(t, m)
+	for _, c := range cases {
+		r := m.c.do(t, c.method, c.path, c.body)
+		if err := checkNativeError(r, http.StatusBadRequest, "BAD_REQUEST", c.field); err != nil {
+			t.Fatalf("%s %s %v: %v", c.method, c.path, c.body, err)
+		}
+	}
+	requireEqual(t, "events after bad input", lastSeq(t, m), before)
+	r := m.c.do(t, "POST", one+"/access-points", map[string]any{"access_point_ids": []string{"no-such-door"}})
+	requireNativeError(t, r, http.StatusNotFound, "NOT_FOUND", "access_point_ids")
+	r = m.c.do(t, "DELETE", one+"/access-points", map[string]any{"access_point_ids": []string{"no-such-door"}})
+	requireNativeError(t, r, http.StatusBadRequest, "BAD_REQUEST", "access_point_ids")
+	requireEqual(t, "events after refused links", lastSeq(t, m), before)
+}
