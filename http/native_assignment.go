@@ -223,7 +223,7 @@ func assignmentFromView(v projections.Credential, now time.Time) assignmentJSON 
 // status: every credential unless filtered by status_assignment,
 // individual_id (who holds it) or overdue=true (held past its due date).
 func (s *Server) handleCredentialAssignments(w http.ResponseWriter, r *http.Request) error {
-	lp, err := parseList(r, projections.CredentialOrderFields, "status_assignment", "individual_id", "overdue")
+	lp, err := parseList(r, projections.CredentialOrderFields, "status_assignment", "individual_id", "overdue", "as_of")
 	if err != nil {
 		return err
 	}
@@ -240,7 +240,7 @@ func (s *Server) handleCredentialAssignments(w http.ResponseWriter, r *http.Requ
 		}
 	}
 	f.Now = time.Now()
-	items, total, err := s.db.Credentials(caller(r.Context()).Tenant, f, lp.order, lp.page)
+	items, total, err := s.credentials(w, r, f, lp)
 	if err != nil {
 		return err
 	}

@@ -29,7 +29,8 @@ func (s *Server) registerCredentialRoutes(r *mux.Router) {
 	r.HandleFunc("/access-credentials/{id}", s.native("access-credentials:read", s.handleCredentialView)).Methods("GET")
 	r.HandleFunc("/access-credentials/{id}", s.native("access-credentials:write", s.handleCredentialUpdate)).Methods("PATCH")
 	r.HandleFunc("/access-credentials/{id}", s.native("access-credentials:delete", s.handleCredentialDelete)).Methods("DELETE")
-	r.HandleFunc("/access-credentials/{id}/history", s.native("access-credentials:read", s.handleCredentialHistory)).Methods("GET")
+	r.HandleFunc("/access-credentials/{id}/history", s.native("access-credentials:read", s.handleHistory(domain.AggregateCredential,
+		"access credential", renderAs(credentialFromView, func(c projections.Credential) bool { return c.Deleted })))).Methods("GET")
 	r.HandleFunc("/stats/credentials", s.native("stats:read", s.handleCredentialStats)).Methods("GET")
 }
 
@@ -92,7 +93,7 @@ func credentialFromState(c domain.Credential) credentialJSON {
 }
 
 // credentialFilterParams are the filters of the credential lists.
-var credentialFilterParams = []string{"status", "type", "status_assignment", "assigned_to", "access_point_id", "search"}
+var credentialFilterParams = []string{"status", "type", "status_assignment", "assigned_to", "access_point_id", "search", "as_of"}
 
 // credentialFilter reads the list filters present in the query.
 func credentialFilter(r *http.Request) (projections.CredentialFilter, error) {
@@ -143,7 +144,7 @@ func (s *Server) handleCredentialList(w http.ResponseWriter, r *http.Request) er
 // has not confirmed receipt yet: the main list with status_assignment
 // fixed to pending.
 func (s *Server) handleCredentialReserved(w http.ResponseWriter, r *http.Request) error {
-	lp, err := parseList(r, projections.CredentialOrderFields, "status", "type", "assigned_to", "access_point_id", "search")
+	lp, err := parseList(r, projections.CredentialOrderFields, "status", "type", "assigned_to", "access_point_id", "search", "as_of")
 	if err != nil {
 		return err
 	}
@@ -155,8 +156,10 @@ func (s *Server) handleCredentialReserved(w http.ResponseWriter, r *http.Request
 	return s.writeCredentialList(w, r, "reserved access credentials", f, lp)
 }
 
+// writeCredentialList answers one page of a credential list, as of a past
+// instant when the request names one (as_of).
 func (s *Server) writeCredentialList(w http.ResponseWriter, r *http.Request, msg string, f projections.CredentialFilter, lp listParams) error {
-	items, total, err := s.db.Credentials(caller(r.Context()).Tenant, f, lp.order, lp.page)
+	items, total, err := s.credentials(w, r, f, lp)
 	if err != nil {
 		return err
 	}
@@ -168,12 +171,35 @@ func (s *Server) writeCredentialList(w http.ResponseWriter, r *http.Request, msg
 	return nil
 }
 
+// credentials reads a page of credentials, live or as of the request's
+// as_of.
+func (s *Server) credentials(w http.ResponseWriter, r *http.Request, f projections.CredentialFilter, lp listParams) ([]projections.Credential, int, error) {
+	pos, past, err := s.asOf(w, r)
+	if err != nil {
+		return nil, 0, err
+	}
+	if past {
+		return s.db.CredentialsAsOf(caller(r.Context()).Tenant, f, lp.order, lp.page, pos)
+	}
+	return s.db.Credentials(caller(r.Context()).Tenant, f, lp.order, lp.page)
+}
+
 func (s *Server) handleCredentialView(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
-	v, ok, err := s.db.Credential(caller(r.Context()).Tenant, id)
+	pos, past, err := s.asOf(w, r)
+	if err != nil {
+		return err
+	}
+	var v projections.Credential
+	var ok bool
+	if past {
+		v, ok, err = s.db.CredentialAsOf(caller(r.Context()).Tenant, id, pos)
+	} else {
+		v, ok, err = s.db.Credential(caller(r.Context()).Tenant, id)
+	}
 	if err != nil {
 		return err
 	}
@@ -328,39 +354,6 @@ func (s *Server) handleCredentialDelete(w http.ResponseWriter, r *http.Request) 
 		return err
 	}
 	writeMutation(w, http.StatusOK, "access credential deleted", res.Result, credentialFromState(res.Credential))
-	return nil
-}
-
-func (s *Server) handleCredentialHistory(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	lp, err := parseList(r, nil)
-	if err != nil {
-		return err
-	}
-	versions, total, err := s.db.History(caller(r.Context()).Tenant, domain.Ref{Type: domain.AggregateCredential, ID: id}, lp.page)
-	if err != nil {
-		return err
-	}
-	if total == 0 {
-		return domain.Errorf(domain.CodeNotFound, "access credential %s not found", id)
-	}
-	out := make([]versionJSON, len(versions))
-	for i, v := range versions {
-		var c projections.Credential
-		if err := v.DecodeState(&c); err != nil {
-			return err
-		}
-		var data any = credentialFromView(c)
-		if c.Deleted {
-			data = nil
-		}
-		out[i] = versionJSON{Version: v.Sequence, EventType: v.EventType, Actor: v.Actor, RequestID: v.RequestID,
-			OccurredAt: v.OccurredAt.UTC(), ConsistencyToken: formatPos(v.Sequence), Data: data}
-	}
-	writeNativeList(w, "access credential history", out, lp.page, total)
 	return nil
 }
 

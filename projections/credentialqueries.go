@@ -405,3 +405,38 @@ func (db *DB) SuggestCredentialID(tenant string) (string, string, error) {
 	})
 	return out, scheme, err
 }
+
+// CredentialAsOf returns one credential as it stood at position seq (see
+// asof.go), not found if it did not live then.
+func (db *DB) CredentialAsOf(tenant, id string, seq uint64) (Credential, bool, error) {
+	ver, ok, err := db.VersionAsOf(tenant, domain.Ref{Type: domain.AggregateCredential, ID: id}, seq)
+	if err != nil || !ok {
+		return Credential{}, false, err
+	}
+	var c Credential
+	if err := ver.DecodeState(&c); err != nil || c.Deleted {
+		return Credential{}, false, err
+	}
+	return c, true, nil
+}
+
+// CredentialsAsOf answers Credentials as the read models stood at position
+// seq, from the history: the credentials that lived then, filtered, sorted
+// and paged by the same code as the live list.
+func (db *DB) CredentialsAsOf(tenant string, f CredentialFilter, order []domain.Order, page domain.Page, seq uint64) ([]Credential, int, error) {
+	var all []Credential
+	err := db.LiveAsOf(tenant, domain.AggregateCredential, seq, false, func(v Version) (bool, error) {
+		var c Credential
+		err := v.DecodeState(&c)
+		if err == nil && f.match(&c) {
+			all = append(all, c)
+		}
+		return true, err
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	sortCredentials(all, order)
+	lo, hi := page.Bounds(len(all))
+	return all[lo:hi], len(all), nil
+}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/portcullis/portcullis/domain"
 )
@@ -111,6 +112,10 @@ func TestAccessCredentialLifecycle(t *testing.T) {
 	requireDeepEqual(t, "GET after create", got, cr)
 	requireEqual(t, "ETag", gr.header.Get("ETag"), r.header.Get("ETag"))
 
+	// The moment after the creation, for reading as of it later.
+	afterCreate := time.Now().UTC().Format(time.RFC3339Nano)
+	time.Sleep(5 * time.Millisecond)
+
 	// A stale If-Match is refused and changes nothing.
 	r = m.c.do(t, "PATCH", "/api/v1/access-credentials/"+cr.ID, map[string]any{"credential_name": "x"}, "If-Match", `"1"`)
 	requireNativeError(t, r, http.StatusPreconditionFailed, "PRECONDITION_FAILED", "If-Match")
@@ -144,6 +149,15 @@ func TestAccessCredentialLifecycle(t *testing.T) {
 	requireNativeError(t, r, http.StatusNotFound, "NOT_FOUND", cr.ID)
 	r = m.c.do(t, "DELETE", "/api/v1/access-credentials/"+cr.ID, nil)
 	requireNativeError(t, r, http.StatusNotFound, "NOT_FOUND", cr.ID)
+
+	// As of the moment after its creation, it is there as it was created.
+	r = m.c.do(t, "GET", "/api/v1/access-credentials/"+cr.ID+"?as_of="+afterCreate, nil)
+	requireStatus(t, r, http.StatusOK)
+	requireDeepEqual(t, "as of its creation", decode[item[accessCredential]](t, r).Data, cr)
+	r = m.c.do(t, "GET", "/api/v1/access-credentials?as_of="+afterCreate, nil)
+	requireStatus(t, r, http.StatusOK)
+	past := decode[list[accessCredential]](t, r)
+	requireEqual(t, "list as of its creation", fmt.Sprint(past.Meta.Pagination.TotalItems, past.Data[0].CredentialName), "1 Main door key")
 
 	h := credentialHistory(t, m.c, cr.ID, token)
 	requireEqual(t, "history", eventTypes(h), "access_credential.created access_credential.updated "+
