@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -30,6 +31,10 @@ import (
 // callers that the log, not the callers, is the bottleneck.
 const benchWide = 64
 
+// benchMid is the concurrency between one caller and many, where group
+// commit starts to pay.
+const benchMid = 16
+
 // benchPayload is the size of a raw message, close to an encoded
 // individual.created event, so raw and real messages cost the log the same.
 const benchPayload = 300
@@ -42,6 +47,10 @@ type benchFigure struct {
 	Unit    string  `json:"unit"`
 	Count   int     `json:"count"`
 	Seconds float64 `json:"seconds"`
+	// P50 and P99 are the latencies of single operations in milliseconds,
+	// for the figures that time each one.
+	P50 float64 `json:"p50_ms,omitempty"`
+	P99 float64 `json:"p99_ms,omitempty"`
 }
 
 // benchRatio compares two figures; Goal is 0 for a ratio that is only
@@ -63,10 +72,17 @@ type benchReport struct {
 	ratios  []benchRatio
 }
 
-func (r *benchReport) add(name, label, unit string, count int, d time.Duration) {
-	f := benchFigure{name: name, Label: label, Unit: unit, Count: count, Seconds: d.Seconds()}
-	if d > 0 {
-		f.Value = float64(count) / d.Seconds()
+func (r *benchReport) add(name, label, unit string, x *benchSpent) {
+	f := benchFigure{name: name, Label: label, Unit: unit, Count: x.count, Seconds: x.d.Seconds()}
+	if x.d > 0 {
+		f.Value = float64(x.count) / x.d.Seconds()
+	}
+	if len(x.lat) > 0 {
+		slices.Sort(x.lat)
+		pct := func(p float64) float64 {
+			return float64(x.lat[min(len(x.lat)-1, int(p*float64(len(x.lat))))]) / float64(time.Millisecond)
+		}
+		f.P50, f.P99 = pct(0.50), pct(0.99)
 	}
 	r.figures = append(r.figures, f)
 }
@@ -82,7 +98,13 @@ func (r *benchReport) figure(name string) float64 {
 
 // ratio records num/den; a goal > 0 also records whether it was met.
 func (r *benchReport) ratio(num, den string, goal float64) {
-	x := benchRatio{name: num + "/" + den, Goal: goal}
+	r.namedRatio(num+"/"+den, num, den, goal)
+}
+
+// namedRatio is ratio under a name of its own, for the ratios scripts look
+// up by name.
+func (r *benchReport) namedRatio(name, num, den string, goal float64) {
+	x := benchRatio{name: name, Goal: goal}
 	if d := r.figure(den); d > 0 {
 		x.Value = r.figure(num) / d
 	}
@@ -113,9 +135,13 @@ func (r *benchReport) MarshalJSON() ([]byte, error) {
 
 func (r *benchReport) writeTable(w io.Writer) {
 	fmt.Fprintf(w, "portcullis bench: n=%d sync=%s cpus=%d %s\n\n", r.N, r.Sync, r.CPUs, runtime.Version())
-	fmt.Fprintf(w, "%-22s %-58s %12s %-11s %8s %8s\n", "FIGURE", "WHAT", "RATE", "UNIT", "COUNT", "SECONDS")
+	fmt.Fprintf(w, "%-22s %-58s %12s %-11s %8s %8s %8s %8s\n", "FIGURE", "WHAT", "RATE", "UNIT", "COUNT", "SECONDS", "P50 ms", "P99 ms")
 	for _, f := range r.figures {
-		fmt.Fprintf(w, "%-22s %-58s %12.0f %-11s %8d %8.3f\n", f.name, f.Label, f.Value, f.Unit, f.Count, f.Seconds)
+		fmt.Fprintf(w, "%-22s %-58s %12.0f %-11s %8d %8.3f", f.name, f.Label, f.Value, f.Unit, f.Count, f.Seconds)
+		if f.P99 > 0 {
+			fmt.Fprintf(w, " %8.2f %8.2f", f.P50, f.P99)
+		}
+		fmt.Fprintln(w)
 	}
 	fmt.Fprintf(w, "\n%-42s %8s %8s  %s\n", "RATIO", "VALUE", "GOAL", "")
 	for _, x := range r.ratios {
@@ -181,10 +207,17 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	r := &benchReport{N: *n, Sync: *syncMode, CPUs: runtime.NumCPU()}
 	for _, f := range benchFigures() {
 		if x, ok := b.spent[f.name]; ok {
-			r.add(f.name, f.label, f.unit, x.count, x.d)
+			r.add(f.name, f.label, f.unit, x)
 		}
 	}
+	// Issue 9: commands that are on disk when answered, from many callers at
+	// once, against what one publisher gets from bare fsynced publishes.
+	r.namedRatio("durable_commands_vs_serial_fsync", "inproc_update_c64", "raw_publish_c1", 5)
+	r.ratio("inproc_update_c16", "raw_publish_c1", 0)
+	r.ratio("bare_update_c64", "raw_publish_c1", 0)
+	r.ratio("inproc_create_c64", "raw_batch_c1", 0)
 	r.ratio("projection_apply", "raw_consume", 0.5)
+	r.ratio("chain_verify", "raw_consume", 0)
 	r.ratio("inproc_update_c1", "raw_publish_c1", 0.7)
 	r.ratio("inproc_update_c64", "raw_publish_c64", 0.7)
 	r.ratio("bare_update_c1", "raw_publish_c1", 0.7)
@@ -211,23 +244,28 @@ type benchFigureSpec struct{ name, label, unit string }
 func benchFigures() []benchFigureSpec {
 	return []benchFigureSpec{
 		{"raw_publish_c1", "raw JetStream sync publish, 1 publisher", "events/s"},
+		{"raw_publish_c16", "raw JetStream sync publish, 16 publishers", "events/s"},
 		{"raw_publish_c64", "raw JetStream sync publish, 64 publishers", "events/s"},
 		{"raw_batch_c1", "raw JetStream atomic batch of 2, 1 publisher", "batches/s"},
 		{"raw_batch_c64", "raw JetStream atomic batch of 2, 64 publishers", "batches/s"},
 		{"raw_consume_scratch", "raw ordered consumer, scratch stream", "msgs/s"},
 		{"raw_bbolt_puts", "raw bbolt, 1000 puts per transaction", "puts/s"},
 		{"inproc_update_c1", "in-process UpdateIndividual (1 event), 1 caller", "commands/s"},
+		{"inproc_update_c16", "in-process UpdateIndividual (1 event), 16 callers", "commands/s"},
 		{"inproc_update_c64", "in-process UpdateIndividual (1 event), 64 callers", "commands/s"},
 		{"bare_update_c1", "in-process UpdateIndividual, projections stopped, 1 caller", "commands/s"},
+		{"bare_update_c16", "in-process UpdateIndividual, projections stopped, 16 callers", "commands/s"},
 		{"bare_update_c64", "in-process UpdateIndividual, projections stopped, 64 callers", "commands/s"},
 		{"inproc_create_c1", "in-process CreateIndividual (batch of 2), 1 caller", "commands/s"},
 		{"inproc_create_c64", "in-process CreateIndividual (batch of 2), 64 callers", "commands/s"},
 		{"http_update_c1", "HTTP PATCH individual (1 event), 1 client", "commands/s"},
+		{"http_update_c16", "HTTP PATCH individual (1 event), 16 clients", "commands/s"},
 		{"http_update_c64", "HTTP PATCH individual (1 event), 64 clients", "commands/s"},
 		{"http_create_c1", "HTTP POST individual (batch of 2), 1 client", "commands/s"},
 		{"http_create_c64", "HTTP POST individual (batch of 2), 64 clients", "commands/s"},
 		{"raw_consume", "raw ordered consumer, event stream (best of 2)", "msgs/s"},
 		{"projection_apply", "projection rebuild, event stream", "events/s"},
+		{"chain_verify", "hash chain verification, event stream", "events/s"},
 	}
 }
 
@@ -242,6 +280,7 @@ const benchRounds = 4
 type benchSpent struct {
 	count int
 	d     time.Duration
+	lat   []time.Duration // of each operation, where timed one by one
 }
 
 // bench is one run: its scratch directory and what it measured so far.
@@ -259,7 +298,15 @@ func (b *bench) step(format string, a ...any) {
 
 // measure runs fn, which does count operations, and adds it to figure name.
 func (b *bench) measure(name string, count int, fn func() (time.Duration, error)) error {
-	d, err := fn()
+	return b.measureEach(name, count, func() (time.Duration, []time.Duration, error) {
+		d, err := fn()
+		return d, nil, err
+	})
+}
+
+// measureEach is measure for fn that also times each operation.
+func (b *bench) measureEach(name string, count int, fn func() (time.Duration, []time.Duration, error)) error {
+	d, lat, err := fn()
 	if err != nil {
 		return fmt.Errorf("bench: %s: %w", name, err)
 	}
@@ -270,6 +317,7 @@ func (b *bench) measure(name string, count int, fn func() (time.Duration, error)
 	}
 	x.count += count
 	x.d += d
+	x.lat = append(x.lat, lat...)
 	return nil
 }
 
@@ -384,8 +432,8 @@ func (b *bench) appendPaths(ctx context.Context, rs *eventstore.RawStream) error
 		}
 		for round, lo := range benchSlices(b.n) {
 			hi := lo + benchSlice(b.n, round)
-			b.step("round %d/%d: %d %s and raw publishes, 1 and %d callers", round+1, benchRounds, hi-lo, phase.what, benchWide)
-			for _, conc := range []int{1, benchWide} {
+			b.step("round %d/%d: %d %s and raw publishes, 1, %d and %d callers", round+1, benchRounds, hi-lo, phase.what, benchMid, benchWide)
+			for k, conc := range []int{1, benchMid, benchWide} {
 				if err := b.measure(fmt.Sprintf("raw_publish_c%d", conc), hi-lo, func() (time.Duration, error) {
 					return rs.Publish(ctx, hi-lo, conc, benchPayload)
 				}); err != nil {
@@ -394,13 +442,19 @@ func (b *bench) appendPaths(ctx context.Context, rs *eventstore.RawStream) error
 				for _, name := range phase.clients {
 					// The bare phase updates the in-process individuals
 					// a second time, to new values, through the same
-					// commands.
-					c, targets := clients[0], ids[fmt.Sprintf("inproc_c%d", conc)][lo:hi]
-					if name == "http" {
-						c, targets = clients[1], ids[fmt.Sprintf("http_c%d", conc)][lo:hi]
+					// commands. The 16 callers update the individuals
+					// created by 64, to values of their own.
+					created := conc
+					if conc == benchMid {
+						created = benchWide
 					}
-					if err := b.measure(fmt.Sprintf("%s_update_c%d", name, conc), hi-lo, func() (time.Duration, error) {
-						return drive(hi-lo, conc, func(i int) error { return c.update(ctx, targets[i], p*b.n+lo+i) })
+					c, targets := clients[0], ids[fmt.Sprintf("inproc_c%d", created)][lo:hi]
+					if name == "http" {
+						c, targets = clients[1], ids[fmt.Sprintf("http_c%d", created)][lo:hi]
+					}
+					value := (p*3 + k) * b.n
+					if err := b.measureEach(fmt.Sprintf("%s_update_c%d", name, conc), hi-lo, func() (time.Duration, []time.Duration, error) {
+						return driveTimed(hi-lo, conc, func(i int) error { return c.update(ctx, targets[i], value+lo+i) })
 					}); err != nil {
 						return err
 					}
@@ -474,6 +528,15 @@ func (b *bench) projection(ctx context.Context) error {
 	}
 	b.spent["raw_consume"] = &benchSpent{count: int(last), d: min(raw1, raw2)}
 	b.spent["projection_apply"] = &benchSpent{count: int(runner.Position()), d: applied}
+	b.step("hash chain verification over the event stream, %d events", last)
+	rep, err := store.Verify(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if rep.Break != nil {
+		return fmt.Errorf("bench: the chain the run wrote is broken at %d: %s", rep.Break.Sequence, rep.Break.Detail)
+	}
+	b.spent["chain_verify"] = &benchSpent{count: int(rep.Checked + rep.NotCovered), d: rep.Elapsed}
 	return nil
 }
 
@@ -501,6 +564,18 @@ func drive(n, concurrency int, fn func(i int) error) (time.Duration, error) {
 	}
 	wg.Wait()
 	return time.Since(start), errors.Join(errs...)
+}
+
+// driveTimed is drive that also times every call.
+func driveTimed(n, concurrency int, fn func(i int) error) (time.Duration, []time.Duration, error) {
+	lat := make([]time.Duration, n)
+	d, err := drive(n, concurrency, func(i int) error {
+		start := time.Now()
+		err := fn(i)
+		lat[i] = time.Since(start)
+		return err
+	})
+	return d, lat, err
 }
 
 // httpBenchClient calls the native face as a client would: a real net/http
