@@ -44,7 +44,7 @@ func OpenRawStream(ctx context.Context, cfg Config) (*RawStream, error) {
 	}
 	r := &RawStream{batches: make(chan struct{}, maxInflightBatches)}
 	var err error
-	if r.ns, err = startEmbedded(cfg); err != nil {
+	if r.ns, err = startEmbedded(cfg, false); err != nil {
 		return nil, err
 	}
 	if r.nc, err = nats.Connect("", nats.InProcessServer(r.ns), nats.Name("portcullis-bench")); err != nil {

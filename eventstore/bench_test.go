@@ -91,7 +91,7 @@ func BenchmarkAppend(b *testing.B) {
 			wg.Wait()
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "appends/s")
 			st := s.AppendStats()
-			b.ReportMetric(float64(st.Appends)/float64(max(st.Groups, 1)), "appends/send")
+			b.ReportMetric(float64(st.Appends)/float64(max(st.Groups, 1)), "appends/group")
 		})
 	}
 }

@@ -10,8 +10,10 @@ import (
 
 // startEmbedded runs a nats-server with JetStream inside this process. It
 // does not listen on the network unless told to: clients of the process
-// connect in-process, which skips the TCP stack entirely.
-func startEmbedded(cfg Config) (*server.Server, error) {
+// connect in-process, which skips the TCP stack entirely. With writerSyncs
+// the server does not fsync messages itself under SyncAlways: the store's
+// writer does, once per group (blocksync.go).
+func startEmbedded(cfg Config, writerSyncs bool) (*server.Server, error) {
 	opts := &server.Options{
 		ServerName:         "portcullis",
 		JetStream:          true,
@@ -32,6 +34,11 @@ func startEmbedded(cfg Config) (*server.Server, error) {
 	case SyncAlways, "":
 		// Every message is fsynced before its ack: a 2xx means on disk.
 		opts.SyncAlways = true
+		if writerSyncs {
+			// The writer fsyncs before it answers; the server's own
+			// flush only covers what is not an event (consumer state).
+			opts.SyncAlways, opts.SyncInterval = false, 2*time.Minute
+		}
 	case SyncInterval:
 		// Flushed every two minutes: a power loss can lose acknowledged events.
 		opts.SyncInterval = 2 * time.Minute

@@ -74,7 +74,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	s := &Store{}
 	var err error
 	if cfg.URL == "" {
-		if s.ns, err = startEmbedded(cfg); err != nil {
+		if s.ns, err = startEmbedded(cfg, writerSyncs(cfg)); err != nil {
 			return nil, err
 		}
 		s.nc, err = nats.Connect("", nats.InProcessServer(s.ns), nats.Name("portcullis"))
@@ -108,8 +108,22 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("create stream %s: %w", StreamName, err)
 	}
 	s.w = newWriter(s.js, s.stream, cfg.Sync)
+	if writerSyncs(cfg) {
+		if s.w.syncer, err = newBlockSyncer(cfg.DataDir); err != nil {
+			s.Close()
+			return nil, err
+		}
+		s.w.plainCost = 40 * time.Microsecond
+	}
 	go s.w.run()
 	return s, nil
+}
+
+// writerSyncs says whether the writer makes appends durable itself: when
+// the store runs its own embedded server, durably, and nothing else can
+// reach that server (see blocksync.go).
+func writerSyncs(cfg Config) bool {
+	return cfg.URL == "" && cfg.ListenAddr == "" && (cfg.Sync == SyncAlways || cfg.Sync == "")
 }
 
 // Close disconnects and, when embedded, shuts the server down after it has

@@ -78,11 +78,13 @@ func (r *request) finish(last uint64, err error) { r.done <- result{last, err} }
 
 // AppendStats counts what the writer did, for the bench and for operators.
 type AppendStats struct {
-	Appends uint64 // requests that got an answer
-	Groups  uint64 // sends: batches or plain publishes of a group
-	Batches uint64 // of which atomic batches
-	Retries uint64 // sends repeated after another process moved the stream
-	Splits  uint64 // groups split because one of their appends was refused
+	Appends   uint64 // requests that got an answer
+	Groups    uint64 // groups formed from the requests waiting
+	Batches   uint64 // atomic batches sent
+	Publishes uint64 // plain publishes sent
+	Syncs     uint64 // fsyncs by the writer itself (blocksync.go)
+	Retries   uint64 // groups sent again after another process moved the stream
+	Splits    uint64 // groups split because one of their appends was refused
 }
 
 type writer struct {
@@ -108,8 +110,22 @@ type writer struct {
 	// writer chooses the cheaper way to send a group of single events.
 	plainCost, batchCost time.Duration
 
+	// syncer, when set, makes appends durable: the server does not sync
+	// them (blocksync.go), so no append is answered before it did.
+	syncer *blockSyncer
+	// answers are the outcomes of the group being sent, given once it is
+	// durable.
+	answers []answer
+
 	mu    sync.Mutex
 	stats AppendStats
+}
+
+// answer is the outcome of one request, held until its group is durable.
+type answer struct {
+	r    *request
+	last uint64
+	err  error
 }
 
 // newWriter returns a writer; go w.run() starts it.
@@ -143,6 +159,9 @@ func (w *writer) close() {
 	}
 	<-w.done
 	w.cancel()
+	if w.syncer != nil {
+		w.syncer.close()
+	}
 }
 
 // append hands a request to the writer and waits for its outcome. A caller
@@ -190,7 +209,9 @@ func (w *writer) run() {
 		var group []*request
 		group, carry = w.collect(carry)
 		if len(group) > 0 {
+			w.count(func(s *AppendStats) { s.Groups++ })
 			carry = append(w.send(group), carry...)
+			w.settle()
 		}
 	}
 }
@@ -360,7 +381,7 @@ func (w *writer) sendBatch(group []*request) (again []*request) {
 	msgs, hashes := w.chain(group)
 	start := time.Now()
 	ack, err := publishAtomic(w.ctx, w.js, w.inflight, msgs)
-	w.count(func(s *AppendStats) { s.Groups++; s.Batches++ })
+	w.count(func(s *AppendStats) { s.Batches++ })
 	if err == nil && ack.Sequence != w.head.Seq+uint64(len(msgs)) {
 		err = fmt.Errorf("eventstore: batch of %d after %d acknowledged at %d", len(msgs), w.head.Seq, ack.Sequence)
 		w.headKnown = false
@@ -391,7 +412,7 @@ func (w *writer) sendPlain(group []*request) (again []*request) {
 		msgs, hashes := w.chain(group[i : i+1])
 		start := time.Now()
 		ack, err := w.js.PublishMsg(w.ctx, msgs[0])
-		w.count(func(s *AppendStats) { s.Groups++ })
+		w.count(func(s *AppendStats) { s.Publishes++ })
 		switch {
 		case err == nil && ack.Duplicate:
 			w.answer(r, ack.Sequence, ErrDuplicate)
@@ -463,8 +484,30 @@ func (w *writer) refused(group []*request, err error) (again []*request) {
 }
 
 func (w *writer) answer(r *request, last uint64, err error) {
-	w.count(func(s *AppendStats) { s.Appends++ })
-	r.finish(last, err)
+	w.answers = append(w.answers, answer{r, last, err})
+}
+
+// settle makes what the group stored durable, if the writer is the one
+// that syncs, and then answers its requests.
+func (w *writer) settle() {
+	var err error
+	if w.syncer != nil && len(w.answers) > 0 {
+		w.count(func(s *AppendStats) { s.Syncs++ })
+		if err = w.syncer.sync(); err != nil {
+			// Stored but perhaps not on disk: the callers cannot be told
+			// it is durable, and retrying is safe.
+			err = fmt.Errorf("%w: sync the event log: %w", ErrUnconfirmed, err)
+		}
+	}
+	for _, a := range w.answers {
+		if err != nil && (a.err == nil || errors.Is(a.err, ErrDuplicate)) {
+			a.last, a.err = 0, err
+		}
+		w.count(func(s *AppendStats) { s.Appends++ })
+		a.r.finish(a.last, a.err)
+	}
+	clear(w.answers)
+	w.answers = w.answers[:0]
 }
 
 func (w *writer) count(f func(*AppendStats)) {
