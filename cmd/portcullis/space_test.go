@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 type space struct {
@@ -85,6 +86,14 @@ func TestSpacesNest(t *testing.T) {
 	requirePages(t, c, "/api/v1/spaces?building_id="+b.ID+"&parent_id="+room.ID, tok, []string{closet.ID})
 	requireNativeError(t, c.do(t, "GET", "/api/v1/spaces?space_id=x", nil), http.StatusBadRequest, "BAD_REQUEST", "space_id")
 	requireNativeError(t, c.do(t, "GET", "/api/v1/spaces?order=floor.asc", nil), http.StatusBadRequest, "BAD_REQUEST", "order")
+
+	requireNativeError(t, c.do(t, "PATCH", "/api/v1/spaces/"+closet.ID, map[string]any{"name": "Stale"}, "If-Match", `"1"`),
+		http.StatusPreconditionFailed, "PRECONDITION_FAILED", "")
+	requireNativeError(t, c.do(t, "PATCH", "/api/v1/spaces/none", map[string]any{"name": "x"}), http.StatusNotFound, "NOT_FOUND", "")
+	_, vt := mustServiceUser(t, c, "viewer", "viewer", time.Hour)
+	requireStatus(t, as(c, vt.Token).do(t, "GET", "/api/v1/spaces/"+closet.ID, nil), http.StatusOK)
+	requireNativeError(t, as(c, vt.Token).do(t, "DELETE", "/api/v1/spaces/"+closet.ID, nil), http.StatusForbidden, "INSUFFICIENT_PERMISSIONS", "spaces:delete")
+	requireNativeError(t, as(c, "pcat_nobody").do(t, "GET", "/api/v1/spaces", nil), http.StatusUnauthorized, "UNAUTHORIZED", "")
 
 	// Moves within the building: the closet to the top, then under the floor.
 	before = lastSeq(t, m)
