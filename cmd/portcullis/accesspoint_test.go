@@ -1,7 +1,9 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -242,4 +244,50 @@ func TestAccessPoints(t *testing.T) {
 	requireNativeError(t, v.do(t, "POST", "/api/v1/spaces/"+hall.ID+"/access-points", map[string]any{"access_point_ids": []string{back.ID}}),
 		http.StatusForbidden, "INSUFFICIENT_PERMISSIONS", "access-points:write")
 	requireNativeError(t, v.do(t, "DELETE", "/api/v1/access-points/"+back.ID, nil), http.StatusForbidden, "INSUFFICIENT_PERMISSIONS", "access-points:delete")
+}
+
+// An access point that credentials are linked to stays: the refusal names
+// them by number and name, its view lists them, and once they are unlinked
+// it goes.
+func TestAccessPointWithLinkedCredentials(t *testing.T) {
+	t.Parallel()
+	m := mustRunFresh(t)
+	c := m.c
+	b := mustBuilding(t, c, "Linked")
+	sp, _ := mustPost[space](t, c, "/spaces", map[string]any{"name": "Hall", "building_id": b.ID})
+	ls, _ := mustPost[lockingSystem](t, c, "/locking-systems", map[string]any{"name": "Keys"})
+	ap, _ := mustPost[accessPoint](t, c, "/access-points", map[string]any{"point_name": "Gate", "space_id": sp.ID, "locking_system_id": ls.ID})
+	var keys []accessCredential
+	for _, n := range []string{"K-1", "K-2", "K-3", "K-4"} {
+		k, _ := mustAccessCredential(t, c, keyBody(n))
+		keys = append(keys, k)
+		requireStatus(t, c.do(t, "POST", "/api/v1/access-credentials/"+k.ID+"/access-points",
+			map[string]any{"access_point_ids": []string{ap.ID}}), http.StatusOK)
+	}
+	r := c.do(t, "GET", "/api/v1/access-points/"+ap.ID, nil, "X-Consistency-Token", fmt.Sprint(lastSeq(t, m)))
+	requireStatus(t, r, http.StatusOK)
+	got := decode[item[accessPoint]](t, r).Data
+	want := []string{keys[0].ID, keys[1].ID, keys[2].ID, keys[3].ID}
+	slices.Sort(want)
+	if got.CredentialCount != 4 || !slices.Equal(got.CredentialIDs, want) {
+		t.Fatalf("linked %v (%d), want %v", got.CredentialIDs, got.CredentialCount, want)
+	}
+
+	before := lastSeq(t, m)
+	del := c.do(t, "DELETE", "/api/v1/access-points/"+ap.ID, nil)
+	requireNativeError(t, del, http.StatusConflict, "CONFLICT", "4 linked access credentials")
+	first := slices.IndexFunc(keys, func(k accessCredential) bool { return k.ID == want[0] })
+	requireNativeError(t, del, http.StatusConflict, "CONFLICT", want[0]+" ("+keys[first].CredentialID+" Key "+keys[first].CredentialID+")")
+	requireNativeError(t, del, http.StatusConflict, "CONFLICT", "and 1 more")
+	requireAppended(t, m, before, 0)
+
+	for _, k := range keys {
+		requireStatus(t, c.do(t, "DELETE", "/api/v1/access-credentials/"+k.ID+"/access-points",
+			map[string]any{"access_point_ids": []string{ap.ID}}), http.StatusOK)
+	}
+	_, dr := mustChange[accessPoint](t, c, "DELETE", "/api/v1/access-points/"+ap.ID, nil)
+	h := placeHistoryOf[accessPoint](t, c, "/api/v1/access-points/"+ap.ID, token(dr))
+	requireEqual(t, "history", strings.Count(strings.Join(placeEventTypes(h), ","), "access_point.credentials_linked"), 4)
+	requireEqual(t, "last event", h[len(h)-1].EventType, "access_point.deleted")
+	requireEqual(t, "unlinked before the delete", h[len(h)-2].Data.CredentialCount, 0)
 }
