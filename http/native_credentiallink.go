@@ -18,6 +18,8 @@ import (
 func (s *Server) registerCredentialLinkRoutes(r *mux.Router) {
 	r.HandleFunc("/access-credentials/{id}/access-points", s.native("access-credentials:write", s.handleCredentialLink)).Methods("POST")
 	r.HandleFunc("/access-credentials/{id}/access-points", s.native("access-credentials:write", s.handleCredentialUnlink)).Methods("DELETE")
+	r.HandleFunc("/access-points/{id}/access-credentials", s.native("access-points:write", s.handleAccessPointLink)).Methods("POST")
+	r.HandleFunc("/access-points/{id}/access-credentials", s.native("access-points:write", s.handleAccessPointUnlink)).Methods("DELETE")
 }
 
 // linkBody reads {"<field>":[…]} of a link or unlink request.
@@ -62,5 +64,38 @@ func (s *Server) credentialLink(w http.ResponseWriter, r *http.Request, link boo
 		return err
 	}
 	writeMutation(w, http.StatusOK, msg, res.Result, credentialFromState(res.Record))
+	return nil
+}
+
+func (s *Server) handleAccessPointLink(w http.ResponseWriter, r *http.Request) error {
+	return s.accessPointLink(w, r, true)
+}
+
+func (s *Server) handleAccessPointUnlink(w http.ResponseWriter, r *http.Request) error {
+	return s.accessPointLink(w, r, false)
+}
+
+func (s *Server) accessPointLink(w http.ResponseWriter, r *http.Request, link bool) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	m, err := meta(r)
+	if err != nil {
+		return err
+	}
+	ids, err := linkBody(r, "credential_ids")
+	if err != nil {
+		return err
+	}
+	cmd, msg := s.cmd.LinkCredentials, "access credentials linked to the access point"
+	if !link {
+		cmd, msg = s.cmd.UnlinkCredentials, "access credentials unlinked from the access point"
+	}
+	res, err := cmd(r.Context(), m, id, ids)
+	if err != nil {
+		return err
+	}
+	writeMutation(w, http.StatusOK, msg, res.Result, accessPointFromState(res.Record))
 	return nil
 }

@@ -12,7 +12,7 @@ import (
 
 // captureCredentialReads reads every credential list, stat, suggestion,
 // view and history a scenario produced, byte for byte.
-func captureCredentialReads(t testing.TB, c *client, credentials, people []string) capture {
+func captureCredentialReads(t testing.TB, c *client, credentials, people, doors []string) capture {
 	t.Helper()
 	paths := []string{
 		"/api/v1/access-credentials?limit=100",
@@ -33,6 +33,11 @@ func captureCredentialReads(t testing.TB, c *client, credentials, people []strin
 		"/api/v1/access-credentials/stats",
 		"/api/v1/stats/credentials",
 		"/api/v1/access-credentials/suggest-id",
+		"/api/v1/access-credentials?access_point_id=" + doors[0],
+		"/api/v1/access-credentials?access_point_id=" + doors[1] + "&status=active&order=credential_id.asc",
+	}
+	for _, id := range doors {
+		paths = append(paths, "/api/v1/access-points/"+id, "/api/v1/access-points/"+id+"/history?limit=100")
 	}
 	for _, id := range credentials {
 		paths = append(paths, "/api/v1/access-credentials/"+id, "/api/v1/access-credentials/"+id+"/history?limit=100")
@@ -90,18 +95,26 @@ func TestRebuildAnswersTheSameCredentialReads(t *testing.T) {
 	call("assign", map[string]any{"credential_ids": []string{ids[11]}, "individual_id": bob.ID})
 	call("return", map[string]any{"credential_ids": []string{ids[11], ids[5]}, "metadata": map[string]any{"notes": "back"}})
 	requireStatus(t, m.c.do(t, "DELETE", "/api/v1/access-credentials/"+ids[13], nil), http.StatusOK)
+	aps := accessPointsFor(t, m.c, 2)
+	doors := []string{aps[0].ID, aps[1].ID}
+	requireStatus(t, m.c.do(t, "POST", "/api/v1/access-credentials/"+ids[0]+"/access-points",
+		map[string]any{"access_point_ids": doors}), http.StatusOK)
+	requireStatus(t, m.c.do(t, "POST", "/api/v1/access-points/"+doors[1]+"/access-credentials",
+		map[string]any{"credential_ids": []string{ids[3], ids[4], ids[1]}}), http.StatusOK)
+	requireStatus(t, m.c.do(t, "DELETE", "/api/v1/access-points/"+doors[1]+"/access-credentials",
+		map[string]any{"credential_ids": []string{ids[3]}}), http.StatusOK)
 	r := m.c.do(t, "DELETE", "/api/v1/access-credentials/"+ids[1], nil)
 	requireStatus(t, r, http.StatusOK)
 	requireStatus(t, m.c.do(t, "GET", "/api/v1/access-credentials?consistency_token="+r.header.Get("X-Consistency-Token"), nil), http.StatusOK)
 	people := []string{ada.ID, bob.ID}
-	want := captureCredentialReads(t, m.c, ids, people)
+	want := captureCredentialReads(t, m.c, ids, people, doors)
 	mustClose(t, m)
 
 	if err := os.Remove(filepath.Join(dir, "readmodels.db")); err != nil {
 		t.Fatal(err)
 	}
 	m = mustRun(t, dir)
-	requireSameReads(t, "after a start without read models", captureCredentialReads(t, m.c, ids, people), want)
+	requireSameReads(t, "after a start without read models", captureCredentialReads(t, m.c, ids, people, doors), want)
 	mustClose(t, m)
 
 	var stderr bytes.Buffer
@@ -109,5 +122,5 @@ func TestRebuildAnswersTheSameCredentialReads(t *testing.T) {
 		t.Fatalf("rebuild: %v\n%s", err, stderr.String())
 	}
 	m = mustRun(t, dir)
-	requireSameReads(t, "after the rebuild command", captureCredentialReads(t, m.c, ids, people), want)
+	requireSameReads(t, "after the rebuild command", captureCredentialReads(t, m.c, ids, people, doors), want)
 }
