@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/portcullis/portcullis/domain"
@@ -223,4 +224,86 @@ func TestAuditVerifyTamperedCopies(t *testing.T) {
 			t.Fatalf("verify endpoint on the truncated copy = %+v (break %+v), want truncated at %d", v, v.Break, last-2)
 		}
 	})
+}
+
+// TestChainUnderConcurrentCommands drives the real server with many clients
+// at once, some contending for the same individuals, some creating new
+// ones, so that the writer groups, splits and retries; afterwards every
+// acknowledged command is in the log exactly once, at a position of its
+// own, and the chain verifies whole.
+func TestChainUnderConcurrentCommands(t *testing.T) {
+	t.Parallel()
+	m := mustRunFresh(t)
+	var shared []string
+	for i := range 3 {
+		ind, _ := mustCreate(t, m.c, newIndividual("Shared", fmt.Sprintf("S%d", i), ""))
+		shared = append(shared, ind.ID)
+	}
+	const clients, each = 24, 5
+	type done struct {
+		target string // the shared individual updated, "" for a creation
+		token  string
+	}
+	results := make(chan done, clients*each)
+	var wg sync.WaitGroup
+	for w := range clients {
+		wg.Go(func() {
+			for i := range each {
+				// try, not do: a goroutine must not end the test.
+				var r response
+				var err error
+				target := ""
+				if w%2 == 0 {
+					r, err = m.c.try("POST", "/api/v1/individuals",
+						newIndividual("New", fmt.Sprintf("N%d-%d", w, i), fmt.Sprintf("n%d-%d@example.com", w, i)))
+					if err == nil && r.status != 201 {
+						err = fmt.Errorf("create: %d %s", r.status, r.body)
+					}
+				} else {
+					target = shared[(w+i)%len(shared)]
+					r, err = m.c.try("PATCH", "/api/v1/individuals/"+target, map[string]any{"department": fmt.Sprintf("D%d-%d", w, i)})
+					if err == nil && r.status != 200 {
+						err = fmt.Errorf("update: %d %s", r.status, r.body)
+					}
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				results <- done{target, r.header.Get("X-Consistency-Token")}
+			}
+		})
+	}
+	wg.Wait()
+	close(results)
+	if t.Failed() {
+		return
+	}
+	tokens := map[string]bool{}
+	updates := map[string]int{}
+	var last string
+	for d := range results {
+		if tokens[d.token] {
+			t.Fatalf("two commands were told position %s", d.token)
+		}
+		tokens[d.token] = true
+		if d.target != "" {
+			updates[d.target]++
+		}
+		last = maxToken(last, d.token)
+	}
+	for _, id := range shared {
+		if got := countEvents(mustHistory(t, m.c, id, last), "individual.updated"); got != updates[id] {
+			t.Fatalf("individual %s has %d updates in its history, %d were acknowledged", id, got, updates[id])
+		}
+	}
+	r := m.c.do(t, "GET", "/api/v1/individuals?limit=1&search=New", nil, "X-Consistency-Token", last)
+	requireStatus(t, r, 200)
+	if got := decode[list[individual]](t, r).Meta.Pagination.TotalItems; got != clients/2*each {
+		t.Fatalf("%d created individuals listed, %d creations were acknowledged", got, clients/2*each)
+	}
+	v := verifyChain(t, m.c, nil)
+	if n := lastSeq(t, m); !v.Intact || v.Checked != n || v.HeadSequence != n {
+		t.Fatalf("verify after concurrent commands = %+v (break %+v), want %d events intact", v, v.Break, n)
+	}
 }
