@@ -491,7 +491,11 @@ func (w *writer) answer(r *request, last uint64, err error) {
 // that syncs, and then answers its requests.
 func (w *writer) settle() {
 	var err error
-	if w.syncer != nil && len(w.answers) > 0 {
+	stored := false
+	for _, a := range w.answers {
+		stored = stored || a.err == nil || errors.Is(a.err, ErrDuplicate)
+	}
+	if w.syncer != nil && stored {
 		w.count(func(s *AppendStats) { s.Syncs++ })
 		if err = w.syncer.sync(); err != nil {
 			// Stored but perhaps not on disk: the callers cannot be told

@@ -22,6 +22,9 @@ import (
 // GET /audit-logs/checkpoint signs its head. docs/audit.md says what they
 // prove.
 
+// errNoChain answers where the server was built without a checkpointer.
+var errNoChain = domain.Errorf(domain.CodeUnavailable, "this server does not verify the event log")
+
 func (s *Server) registerChainRoutes(r *mux.Router) {
 	r.HandleFunc("/audit-logs/verify", s.native("audit-logs:read", s.handleChainVerify)).Methods("GET")
 	r.HandleFunc("/audit-logs/checkpoint", s.native("audit-logs:read", s.handleChainCheckpoint)).Methods("GET")
@@ -47,6 +50,9 @@ type checkpointJSON struct {
 }
 
 func (s *Server) handleChainVerify(w http.ResponseWriter, r *http.Request) error {
+	if s.checkpoints == nil {
+		return errNoChain
+	}
 	q := r.URL.Query()
 	for k, v := range q {
 		if !slices.Contains([]string{"checkpoint", "consistency_token"}, k) {
@@ -97,6 +103,9 @@ func (s *Server) handleChainVerify(w http.ResponseWriter, r *http.Request) error
 }
 
 func (s *Server) handleChainCheckpoint(w http.ResponseWriter, r *http.Request) error {
+	if s.checkpoints == nil {
+		return errNoChain
+	}
 	for k := range r.URL.Query() {
 		if k != "consistency_token" {
 			return domain.Invalid(k, "unknown query parameter (allowed: consistency_token)")
