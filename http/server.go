@@ -169,6 +169,7 @@ func NewServer(cfg Config) *Server {
 	api.Use(s.withBodyLimit, s.withNativeAuth, s.withCallerLimit, s.withConsistency, s.withIdempotency)
 	s.registerTenantRoutes(api)
 	s.registerIndividualRoutes(api)
+	s.registerDecisionRoutes(api)
 	s.registerLocationRoutes(api)
 	s.registerBuildingRoutes(api)
 	s.registerSpaceRoutes(api)

@@ -21,20 +21,24 @@ var (
 
 // Individual is the read model of a person.
 type Individual struct {
-	ID          string    `msgpack:"id"`
-	ExtID       string    `msgpack:"ext_id"`
-	FirstName   string    `msgpack:"first_name"`
-	LastName    string    `msgpack:"last_name"`
-	Email       string    `msgpack:"email"`
-	MobilePhone string    `msgpack:"mobile_phone"`
-	Department  string    `msgpack:"department"`
-	Status      string    `msgpack:"status"`
-	LoginID     string    `msgpack:"login_id,omitempty"` // the nevisIDM loginId, if any
-	CreatedAt   time.Time `msgpack:"created_at"`
-	UpdatedAt   time.Time `msgpack:"updated_at"`
-	Deleted     bool      `msgpack:"deleted,omitempty"`
-	CreatedSeq  uint64    `msgpack:"created_seq"`
-	Version     uint64    `msgpack:"version"` // position of the last event that changed it: the ETag
+	ID          string `msgpack:"id"`
+	ExtID       string `msgpack:"ext_id"`
+	FirstName   string `msgpack:"first_name"`
+	LastName    string `msgpack:"last_name"`
+	Email       string `msgpack:"email"`
+	MobilePhone string `msgpack:"mobile_phone"`
+	Department  string `msgpack:"department"`
+	Status      string `msgpack:"status"`
+	LoginID     string `msgpack:"login_id,omitempty"` // the nevisIDM loginId, if any
+	// Held are the ids of the access credentials the person holds or has
+	// reserved, sorted: versioned with the person, so that an access
+	// decision as of an earlier instant knows what they held then.
+	Held       []string  `msgpack:"held,omitempty"`
+	CreatedAt  time.Time `msgpack:"created_at"`
+	UpdatedAt  time.Time `msgpack:"updated_at"`
+	Deleted    bool      `msgpack:"deleted,omitempty"`
+	CreatedSeq uint64    `msgpack:"created_seq"`
+	Version    uint64    `msgpack:"version"` // position of the last event that changed it: the ETag
 }
 
 // IndividualOrderFields are the fields a list of individuals sorts on.
@@ -88,6 +92,12 @@ func (individualsProjection) apply(tx *bolt.Tx, e domain.Event) error {
 		found, err := getValue(b, k, &ind)
 		if err != nil || !found || ind.Deleted {
 			return err
+		}
+		switch d := e.Data.(type) {
+		case *domain.IndividualCredentialsAssigned:
+			ind.Held = domain.IDSet(ind.Held).With(d.CredentialIDs...)
+		case *domain.IndividualCredentialsReturned:
+			ind.Held = domain.IDSet(ind.Held).Without(d.CredentialIDs...)
 		}
 		ind.Version = e.Sequence
 		return putRecord(tx, bucketIndividuals, k, e, &ind)
