@@ -95,3 +95,42 @@ func BenchmarkAppend(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkVerify walks a chain of 20 000 events, written by 64 callers at
+// once: the rate of GET /audit-logs/verify and `portcullis audit verify`.
+func BenchmarkVerify(b *testing.B) {
+	const events = 20000
+	s := mustOpen(b, eventstore.Config{DataDir: b.TempDir(), Sync: eventstore.SyncInterval})
+	ctx := context.Background()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range 64 {
+		wg.Go(func() {
+			for i := next.Add(1); i <= events; i = next.Add(1) {
+				cmd := fmt.Sprintf("v%d", i)
+				if _, err := s.Append(ctx, []domain.Event{testEvent(cmd, cmd, 0)}, nil); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.ResetTimer()
+	var walked uint64
+	start := time.Now()
+	for range b.N {
+		rep, err := s.Verify(ctx, nil)
+		if err != nil || rep.Break != nil || rep.Checked != events {
+			b.Fatalf("verify: %+v, %v", rep, err)
+		}
+		walked += rep.Checked
+	}
+	b.ReportMetric(float64(walked)/time.Since(start).Seconds(), "events/s")
+	b.StopTimer()
+	d, err := s.RawConsume(ctx, events)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(events/d.Seconds(), "raw-consume-events/s")
+}
