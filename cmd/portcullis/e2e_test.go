@@ -150,18 +150,22 @@ type response struct {
 // or anything else (sent as JSON). headers are name, value pairs.
 func (c *client) try(method, path string, body any, headers ...string) (response, error) {
 	var rd io.Reader
+	var raw []byte // the body sent, for the check against the native document
 	switch b := body.(type) {
 	case nil:
 	case string:
-		rd = strings.NewReader(b)
+		raw = []byte(b)
 	case []byte:
-		rd = bytes.NewReader(b)
+		raw = b
 	default:
 		data, err := json.Marshal(b)
 		if err != nil {
 			return response{}, err
 		}
-		rd = bytes.NewReader(data)
+		raw = data
+	}
+	if body != nil {
+		rd = bytes.NewReader(raw)
 	}
 	req, err := http.NewRequest(method, c.base+path, rd)
 	if err != nil {
@@ -200,7 +204,7 @@ func (c *client) try(method, path string, body any, headers ...string) (response
 	}
 	// Every answer of the native face must be what its OpenAPI document
 	// says, so every test proves the document for free.
-	if err := checkNativeResponse(req, r); err != nil {
+	if err := checkNativeResponse(req, raw, r); err != nil {
 		return r, err
 	}
 	return r, nil

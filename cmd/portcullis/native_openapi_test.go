@@ -23,7 +23,8 @@ import (
 // The native face is proven against docs/openapi/native.yaml by every
 // end-to-end test: client.try hands each answer to a /api/v1/… or
 // /docs/errors… request to checkNativeResponse, which validates it when the
-// document has a route for it. TestNativeOpenAPICoversEveryRoute keeps the
+// document has a route for it (and that a request it refuses did not
+// succeed). TestNativeOpenAPICoversEveryRoute keeps the
 // document and the router in step, so no route escapes the check for long.
 
 // nativeSpecFile is the document, relative to this package.
@@ -94,7 +95,7 @@ var nativeCodeStatus = map[string]int{
 // document has no route for (or not with this method) is checked only if it
 // was refused: every refusal of the face is the native error envelope,
 // whatever the route. The error says what differs, with the body.
-func checkNativeResponse(req *http.Request, r response) error {
+func checkNativeResponse(req *http.Request, body []byte, r response) error {
 	if !isNativePath(req.URL.Path) || req.Method == http.MethodHead {
 		return nil
 	}
@@ -123,6 +124,17 @@ func checkNativeResponse(req *http.Request, r response) error {
 		}
 		if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
 			return fail("%v", err)
+		}
+		// A request the document calls invalid must not succeed: either the
+		// document is too strict or the server too lenient.
+		if r.status/100 == 2 {
+			sent := req.Clone(context.Background())
+			sent.Body = io.NopCloser(bytes.NewReader(body))
+			in := &openapi3filter.RequestValidationInput{Request: sent, PathParams: params, Route: route,
+				Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, MultiError: true, SkipSettingDefaults: true}}
+			if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil {
+				return fail("the server accepted a request the document refuses: %v\nrequest body: %s", err, clip(body))
+			}
 		}
 	} else {
 		var body any
@@ -163,6 +175,37 @@ func checkNativeResponse(req *http.Request, r response) error {
 
 // templateParams matches the {name} or {name:pattern} of a path template.
 var templateParams = regexp.MustCompile(`\{[^{}]*\}`)
+
+// A request the document refuses (a field it does not have, a value
+// outside its enum, a required field missing) must not be answered with
+// success, and a valid one may be.
+func TestNativeRequestCheckRefusesAcceptedMismatches(t *testing.T) {
+	t.Parallel()
+	ind := `{"id":"a","ext_id":"a","first_name":"Ada","last_name":"L","email":null,"mobile_phone":null,` +
+		`"department":null,"status":"active","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}`
+	created := response{status: 201, body: []byte(`{"msg":"individual created","data":` + ind + `}`), header: http.Header{
+		"Content-Type": {"application/json"}, "X-Request-Id": {"req_1"}, "Location": {"/api/v1/individuals/a"},
+		"Etag": {`"3"`}, "X-Consistency-Token": {"3"}}}
+	for _, c := range []struct {
+		name, body string
+		ok         bool
+	}{
+		{"a valid body", `{"first_name":"Ada","last_name":"L","status":"suspended"}`, true},
+		{"an unknown field", `{"first_name":"Ada","last_name":"L","colour":"red"}`, false},
+		{"a value outside the enum", `{"first_name":"Ada","last_name":"L","status":"asleep"}`, false},
+		{"a required field missing", `{"first_name":"Ada"}`, false},
+	} {
+		req, err := http.NewRequest("POST", "http://127.0.0.1:1/api/v1/individuals", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		err = checkNativeResponse(req, []byte(c.body), created)
+		if (err == nil) != c.ok {
+			t.Errorf("%s: got %v, want ok=%v", c.name, err, c.ok)
+		}
+	}
+}
 
 // Every native route the server answers is in docs/openapi/native.yaml, and
 // every route there is one the server answers, so the response check in
@@ -270,7 +313,7 @@ func TestNativeResponseCheckRefusesMismatches(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = checkNativeResponse(req, response{status: c.status, header: c.header, body: []byte(c.body)})
+		err = checkNativeResponse(req, nil, response{status: c.status, header: c.header, body: []byte(c.body)})
 		if (err == nil) != c.ok {
 			t.Errorf("%s: got %v, want ok=%v", c.name, err, c.ok)
 		}
