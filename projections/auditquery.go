@@ -59,8 +59,8 @@ func (db *DB) AuditEntries(tenant string, q AuditQuery, skip, limit int) ([]Audi
 }
 
 // AuditCount is the number of entries that match q, when the read models
-// know it without counting: no filter, or one equality filter and no time
-// bounds. ok is false otherwise.
+// know it without a scan: no filter, or one equality filter and no time
+// bounds (a record's entries, few, are counted). ok is false otherwise.
 func (db *DB) AuditCount(tenant string, q AuditQuery) (n int, ok bool, err error) {
 	if !q.From.IsZero() || !q.To.IsZero() || len(q.Equal) > 1 {
 		return 0, false, nil
@@ -68,12 +68,32 @@ func (db *DB) AuditCount(tenant string, q AuditQuery) (n int, ok bool, err error
 	k := []byte(tenant)
 	for f, v := range q.Equal {
 		k = key(tenant, f, v)
+		if f == AuditByEntityID {
+			return db.countPostings(k)
+		}
 	}
 	err = db.bolt.View(func(tx *bolt.Tx) error {
 		n = int(getUint(tx.Bucket(bucketAuditCounts), k))
 		return nil
 	})
 	return n, true, err
+}
+
+// auditCountLimit bounds counting a record's entries one by one; past it
+// the count is unknown (a record with that many changes is rare).
+const auditCountLimit = 10_000
+
+// countPostings counts the entries of one index key, up to auditCountLimit.
+func (db *DB) countPostings(k []byte) (n int, ok bool, err error) {
+	p := append(append([]byte{}, k...), 0)
+	err = db.bolt.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketAuditIndex).Cursor()
+		for ik, _ := c.Seek(p); ik != nil && hasPrefix(ik, p) && n <= auditCountLimit; ik, _ = c.Next() {
+			n++
+		}
+		return nil
+	})
+	return n, n <= auditCountLimit, err
 }
 
 // auditSource is one ordered set of positions: the tenant's entries, or one

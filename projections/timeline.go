@@ -31,7 +31,9 @@ func (timelineProjection) apply(tx *bolt.Tx, e domain.Event) error {
 	if err := putUint(meta, keyWatermark, w); err != nil {
 		return err
 	}
-	return tx.Bucket(bucketTimeline).Put(timelineKey(w, e.Sequence), nil)
+	b := tx.Bucket(bucketTimeline)
+	b.FillPercent = 0.95 // keys only ever grow
+	return b.Put(timelineKey(w, e.Sequence), nil)
 }
 
 func timelineKey(watermark, seq uint64) []byte {

@@ -169,6 +169,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	asJSON := fs.Bool("json", false, "print one JSON object with figures and ratios instead of a table")
 	syncMode := fs.String("sync", eventstore.SyncAlways, "durability of the embedded server, as for serve: always or interval")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file, for go tool pprof")
+	asofMillion := fs.Bool("asof-million", false, "also time as_of and audit queries over read models of 1M events (takes minutes)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -204,8 +205,17 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := b.run(ctx); err != nil {
 		return err
 	}
+	b.ingestPeak()
+	if err := b.timeTravel(10_000, "10k"); err != nil {
+		return err
+	}
+	if *asofMillion {
+		if err := b.timeTravel(1_000_000, "1m"); err != nil {
+			return err
+		}
+	}
 	r := &benchReport{N: *n, Sync: *syncMode, CPUs: runtime.NumCPU()}
-	for _, f := range benchFigures() {
+	for _, f := range append(benchFigures(), benchAuditFigures()...) {
 		if x, ok := b.spent[f.name]; ok {
 			r.add(f.name, f.label, f.unit, x)
 		}
@@ -218,6 +228,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	r.ratio("inproc_create_c64", "raw_batch_c1", 0)
 	r.ratio("projection_apply", "raw_consume", 0.5)
 	r.ratio("chain_verify", "raw_consume", 0)
+	r.ratio("projection_apply", "ingest_peak", 1.2)
 	r.ratio("inproc_update_c1", "raw_publish_c1", 0.7)
 	r.ratio("inproc_update_c64", "raw_publish_c64", 0.7)
 	r.ratio("bare_update_c1", "raw_publish_c1", 0.7)
