@@ -78,7 +78,7 @@ func accessPointFilter(r *http.Request) (projections.AccessPointFilter, error) {
 }
 
 func (s *Server) handleAccessPointList(w http.ResponseWriter, r *http.Request) error {
-	lp, err := parseList(r, projections.AccessPointOrderFields, "search", "status", "space_id", "locking_system_id")
+	lp, err := parseList(r, projections.AccessPointOrderFields, "search", "status", "space_id", "locking_system_id", "as_of")
 	if err != nil {
 		return err
 	}
@@ -87,6 +87,9 @@ func (s *Server) handleAccessPointList(w http.ResponseWriter, r *http.Request) e
 		return err
 	}
 	if f.SpaceID, err = refParam(r, "space_id"); err != nil {
+		return err
+	}
+	if f.AsOf, err = s.asOfPosition(w, r); err != nil {
 		return err
 	}
 	items, total, err := s.db.AccessPoints(caller(r.Context()).Tenant, f, lp.order, lp.page)
@@ -106,7 +109,9 @@ func (s *Server) handleAccessPointView(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	v, found, err := s.db.AccessPoint(caller(r.Context()).Tenant, id)
+	v, found, err := viewAsOf(s, w, r, domain.AggregateAccessPoint, id, func() (projections.AccessPoint, bool, error) {
+		return s.db.AccessPoint(caller(r.Context()).Tenant, id)
+	})
 	if v, err = viewOrNotFound(v, found, err, "access point", id); err != nil {
 		return err
 	}

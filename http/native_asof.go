@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis/domain"
+	"github.com/portcullis/portcullis/projections"
 )
 
 // Time travel on the native face: a GET with as_of=<RFC 3339 time> answers
@@ -43,4 +44,27 @@ func (s *Server) asOf(w http.ResponseWriter, r *http.Request) (pos uint64, ok bo
 	}
 	w.Header().Set("X-As-Of-Position", formatPos(pos))
 	return pos, true, nil
+}
+
+// asOfPosition is asOf for a list filter: nil without as_of.
+func (s *Server) asOfPosition(w http.ResponseWriter, r *http.Request) (*uint64, error) {
+	pos, past, err := s.asOf(w, r)
+	if err != nil || !past {
+		return nil, err
+	}
+	return &pos, nil
+}
+
+// viewAsOf reads one record: live, or with as_of as it stood then, from
+// the history of its read model T.
+func viewAsOf[T any](s *Server, w http.ResponseWriter, r *http.Request, aggType, id string, live func() (T, bool, error)) (T, bool, error) {
+	pos, past, err := s.asOf(w, r)
+	if err != nil || !past {
+		if err != nil {
+			var zero T
+			return zero, false, err
+		}
+		return live()
+	}
+	return projections.RecordAsOf[T](s.db, caller(r.Context()).Tenant, domain.Ref{Type: aggType, ID: id}, pos)
 }

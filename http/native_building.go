@@ -51,12 +51,15 @@ func refParam(r *http.Request, name string) (string, error) {
 }
 
 func (s *Server) handleBuildingList(w http.ResponseWriter, r *http.Request) error {
-	lp, err := parseList(r, projections.BuildingOrderFields, "search", "location_id")
+	lp, err := parseList(r, projections.BuildingOrderFields, "search", "location_id", "as_of")
 	if err != nil {
 		return err
 	}
 	f := projections.BuildingFilter{Search: r.URL.Query().Get("search")}
 	if f.LocationID, err = refParam(r, "location_id"); err != nil {
+		return err
+	}
+	if f.AsOf, err = s.asOfPosition(w, r); err != nil {
 		return err
 	}
 	items, total, err := s.db.Buildings(caller(r.Context()).Tenant, f, lp.order, lp.page)
@@ -76,7 +79,9 @@ func (s *Server) handleBuildingView(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	v, found, err := s.db.Building(caller(r.Context()).Tenant, id)
+	v, found, err := viewAsOf(s, w, r, domain.AggregateBuilding, id, func() (projections.Building, bool, error) {
+		return s.db.Building(caller(r.Context()).Tenant, id)
+	})
 	if v, err = viewOrNotFound(v, found, err, "building", id); err != nil {
 		return err
 	}

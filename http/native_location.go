@@ -43,11 +43,14 @@ func locationFromState(l domain.Location) locationJSON {
 }
 
 func (s *Server) handleLocationList(w http.ResponseWriter, r *http.Request) error {
-	lp, err := parseList(r, projections.LocationOrderFields, "search")
+	lp, err := parseList(r, projections.LocationOrderFields, "search", "as_of")
 	if err != nil {
 		return err
 	}
 	f := projections.LocationFilter{Search: r.URL.Query().Get("search")}
+	if f.AsOf, err = s.asOfPosition(w, r); err != nil {
+		return err
+	}
 	items, total, err := s.db.Locations(caller(r.Context()).Tenant, f, lp.order, lp.page)
 	if err != nil {
 		return err
@@ -65,7 +68,9 @@ func (s *Server) handleLocationView(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	v, found, err := s.db.Location(caller(r.Context()).Tenant, id)
+	v, found, err := viewAsOf(s, w, r, domain.AggregateLocation, id, func() (projections.Location, bool, error) {
+		return s.db.Location(caller(r.Context()).Tenant, id)
+	})
 	if v, err = viewOrNotFound(v, found, err, "location", id); err != nil {
 		return err
 	}

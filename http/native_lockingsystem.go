@@ -46,12 +46,15 @@ func lockingSystemFromState(l domain.LockingSystem) lockingSystemJSON {
 }
 
 func (s *Server) handleLockingSystemList(w http.ResponseWriter, r *http.Request) error {
-	lp, err := parseList(r, projections.LockingSystemOrderFields, "search", "brand", "system_type")
+	lp, err := parseList(r, projections.LockingSystemOrderFields, "search", "brand", "system_type", "as_of")
 	if err != nil {
 		return err
 	}
 	f := projections.LockingSystemFilter{Search: r.URL.Query().Get("search"), Brand: r.URL.Query().Get("brand")}
 	if f.SystemType, err = enumParam(r, "system_type", domain.LockingSystemTypes); err != nil {
+		return err
+	}
+	if f.AsOf, err = s.asOfPosition(w, r); err != nil {
 		return err
 	}
 	items, total, err := s.db.LockingSystems(caller(r.Context()).Tenant, f, lp.order, lp.page)
@@ -71,7 +74,9 @@ func (s *Server) handleLockingSystemView(w http.ResponseWriter, r *http.Request)
 	if err != nil {
 		return err
 	}
-	v, found, err := s.db.LockingSystem(caller(r.Context()).Tenant, id)
+	v, found, err := viewAsOf(s, w, r, domain.AggregateLockingSystem, id, func() (projections.LockingSystem, bool, error) {
+		return s.db.LockingSystem(caller(r.Context()).Tenant, id)
+	})
 	if v, err = viewOrNotFound(v, found, err, "locking system", id); err != nil {
 		return err
 	}

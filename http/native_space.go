@@ -50,7 +50,7 @@ func spaceFromState(s domain.Space) spaceJSON {
 }
 
 func (s *Server) handleSpaceList(w http.ResponseWriter, r *http.Request) error {
-	lp, err := parseList(r, projections.SpaceOrderFields, "search", "building_id", "parent_id")
+	lp, err := parseList(r, projections.SpaceOrderFields, "search", "building_id", "parent_id", "as_of")
 	if err != nil {
 		return err
 	}
@@ -59,6 +59,9 @@ func (s *Server) handleSpaceList(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if f.ParentID, err = refParam(r, "parent_id"); err != nil {
+		return err
+	}
+	if f.AsOf, err = s.asOfPosition(w, r); err != nil {
 		return err
 	}
 	items, total, err := s.db.Spaces(caller(r.Context()).Tenant, f, lp.order, lp.page)
@@ -84,8 +87,14 @@ func (s *Server) space(r *http.Request) (projections.Space, error) {
 }
 
 func (s *Server) handleSpaceView(w http.ResponseWriter, r *http.Request) error {
-	v, err := s.space(r)
+	id, err := pathID(r)
 	if err != nil {
+		return err
+	}
+	v, found, err := viewAsOf(s, w, r, domain.AggregateSpace, id, func() (projections.Space, bool, error) {
+		return s.db.Space(caller(r.Context()).Tenant, id)
+	})
+	if v, err = viewOrNotFound(v, found, err, "space", id); err != nil {
 		return err
 	}
 	w.Header().Set("ETag", etag(v.Version))

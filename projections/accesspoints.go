@@ -48,6 +48,8 @@ type AccessPointFilter struct {
 	LockingSystemID string
 	Status          string
 	Search          string
+	// AsOf, when set, lists as the read models stood at that position.
+	AsOf *uint64
 }
 
 type accessPointsProjection struct{}
@@ -98,7 +100,7 @@ func (db *DB) AccessPoint(tenant, id string) (AccessPoint, bool, error) {
 // AccessPoints returns one page of a tenant's live access points and the
 // number that match.
 func (db *DB) AccessPoints(tenant string, f AccessPointFilter, order []domain.Order, page domain.Page) ([]AccessPoint, int, error) {
-	q := placeQuery[AccessPoint]{bucket: bucketAccessPoints, kind: domain.AggregateAccessPoint, order: order,
+	q := placeQuery[AccessPoint]{asOf: f.AsOf, bucket: bucketAccessPoints, kind: domain.AggregateAccessPoint, order: order,
 		filters: []dim{{"space_id", f.SpaceID}, {"locking_system_id", f.LockingSystemID}, {"status", f.Status}},
 		compare: func(a, b AccessPoint, field string) int {
 			switch field {

@@ -184,3 +184,15 @@ func liveAsOf(tx *bolt.Tx, tenant, aggType string, seq uint64, desc bool, fn fun
 	}
 	return nil
 }
+
+// RecordAsOf decodes one record of read model T as it stood at position
+// seq; ok is false when it did not exist then. Any versioned read model can
+// answer a single-record as_of with it.
+func RecordAsOf[T any](db *DB, tenant string, ref domain.Ref, seq uint64) (T, bool, error) {
+	var rec T
+	ver, ok, err := db.VersionAsOf(tenant, ref, seq)
+	if err != nil || !ok {
+		return rec, false, err
+	}
+	return rec, true, ver.DecodeState(&rec)
+}

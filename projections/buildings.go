@@ -35,6 +35,8 @@ var BuildingOrderFields = []string{"created_at", "updated_at", "name"}
 type BuildingFilter struct {
 	LocationID string
 	Search     string
+	// AsOf, when set, lists as the read models stood at that position.
+	AsOf *uint64
 }
 
 type buildingsProjection struct{}
@@ -74,7 +76,7 @@ func (db *DB) Building(tenant, id string) (Building, bool, error) {
 // Buildings returns one page of a tenant's live buildings and the number
 // that match.
 func (db *DB) Buildings(tenant string, f BuildingFilter, order []domain.Order, page domain.Page) ([]Building, int, error) {
-	q := placeQuery[Building]{bucket: bucketBuildings, kind: domain.AggregateBuilding, order: order,
+	q := placeQuery[Building]{asOf: f.AsOf, bucket: bucketBuildings, kind: domain.AggregateBuilding, order: order,
 		filters: []dim{{"location_id", f.LocationID}},
 		compare: func(a, b Building, field string) int {
 			switch field {

@@ -35,6 +35,8 @@ var LocationOrderFields = []string{"created_at", "updated_at", "name", "time_zon
 // address.
 type LocationFilter struct {
 	Search string
+	// AsOf, when set, lists as the read models stood at that position.
+	AsOf *uint64
 }
 
 type locationsProjection struct{}
@@ -82,7 +84,7 @@ func (db *DB) Location(tenant, id string) (Location, bool, error) {
 // Locations returns one page of a tenant's live locations and the number
 // that match.
 func (db *DB) Locations(tenant string, f LocationFilter, order []domain.Order, page domain.Page) ([]Location, int, error) {
-	q := placeQuery[Location]{bucket: bucketLocations, kind: domain.AggregateLocation, order: order,
+	q := placeQuery[Location]{asOf: f.AsOf, bucket: bucketLocations, kind: domain.AggregateLocation, order: order,
 		compare: func(a, b Location, field string) int {
 			switch field {
 			case "updated_at":

@@ -46,6 +46,8 @@ type LockingSystemFilter struct {
 	Brand      string
 	SystemType string
 	Search     string
+	// AsOf, when set, lists as the read models stood at that position.
+	AsOf *uint64
 }
 
 type lockingSystemsProjection struct{}
@@ -88,7 +90,7 @@ func (db *DB) LockingSystem(tenant, id string) (LockingSystem, bool, error) {
 // LockingSystems returns one page of a tenant's live locking systems and
 // the number that match.
 func (db *DB) LockingSystems(tenant string, f LockingSystemFilter, order []domain.Order, page domain.Page) ([]LockingSystem, int, error) {
-	q := placeQuery[LockingSystem]{bucket: bucketLockingSystems, kind: domain.AggregateLockingSystem, order: order,
+	q := placeQuery[LockingSystem]{asOf: f.AsOf, bucket: bucketLockingSystems, kind: domain.AggregateLockingSystem, order: order,
 		filters: []dim{{"brand", f.Brand}, {"system_type", f.SystemType}},
 		compare: func(a, b LockingSystem, field string) int {
 			switch field {

@@ -88,10 +88,16 @@ type placeQuery[T placeRecord] struct {
 	order []domain.Order
 	// compare compares two records on one order field.
 	compare func(a, b T, field string) int
+	// asOf, when set, lists the records as they stood at that position
+	// (see asof.go) instead of the live ones.
+	asOf *uint64
 }
 
 // listPlaces answers a placeQuery with one page and the number that match.
 func listPlaces[T placeRecord](db *DB, tenant string, q placeQuery[T], page domain.Page) ([]T, int, error) {
+	if q.asOf != nil {
+		return listPlacesAsOf(db, tenant, q, page)
+	}
 	var out []T
 	total := 0
 	err := db.bolt.View(func(tx *bolt.Tx) error {
@@ -138,31 +144,37 @@ func listPlaces[T placeRecord](db *DB, tenant string, q placeQuery[T], page doma
 			}
 			all = append(all, r)
 		}
-		if !defaultOrder {
-			slices.SortStableFunc(all, func(a, b T) int {
-				for _, o := range q.order {
-					c := cmp.Compare(a.created(), b.created())
-					if o.Field != "created_at" {
-						c = q.compare(a, b, o.Field)
-					}
-					if o.Desc {
-						c = -c
-					}
-					if c != 0 {
-						return c
-					}
-				}
-				return cmp.Compare(a.created(), b.created())
-			})
-		} else if len(q.order) == 1 && q.order[0].Desc {
-			slices.Reverse(all)
-		}
-		total = len(all)
-		lo, hi := page.Bounds(len(all))
-		out = all[lo:hi]
+		out, total = q.sortAndPage(all, page)
 		return nil
 	})
 	return out, total, err
+}
+
+// sortAndPage orders records that arrived in creation order and cuts one
+// page out of them.
+func (q placeQuery[T]) sortAndPage(all []T, page domain.Page) ([]T, int) {
+	defaultOrder := len(q.order) == 0 || (len(q.order) == 1 && q.order[0].Field == "created_at")
+	if !defaultOrder {
+		slices.SortStableFunc(all, func(a, b T) int {
+			for _, o := range q.order {
+				c := cmp.Compare(a.created(), b.created())
+				if o.Field != "created_at" {
+					c = q.compare(a, b, o.Field)
+				}
+				if o.Desc {
+					c = -c
+				}
+				if c != 0 {
+					return c
+				}
+			}
+			return cmp.Compare(a.created(), b.created())
+		})
+	} else if len(q.order) == 1 && q.order[0].Desc {
+		slices.Reverse(all)
+	}
+	lo, hi := page.Bounds(len(all))
+	return all[lo:hi], len(all)
 }
 
 func hasDims[T placeRecord](r T, want []dim) bool {

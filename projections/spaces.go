@@ -44,6 +44,8 @@ type SpaceFilter struct {
 	BuildingID string
 	ParentID   string
 	Search     string
+	// AsOf, when set, lists as the read models stood at that position.
+	AsOf *uint64
 }
 
 type spacesProjection struct{}
@@ -89,7 +91,7 @@ func (db *DB) Space(tenant, id string) (Space, bool, error) {
 // Spaces returns one page of a tenant's live spaces and the number that
 // match.
 func (db *DB) Spaces(tenant string, f SpaceFilter, order []domain.Order, page domain.Page) ([]Space, int, error) {
-	q := placeQuery[Space]{bucket: bucketSpaces, kind: domain.AggregateSpace, order: order,
+	q := placeQuery[Space]{asOf: f.AsOf, bucket: bucketSpaces, kind: domain.AggregateSpace, order: order,
 		filters: []dim{{"building_id", f.BuildingID}, {"parent_id", f.ParentID}},
 		compare: func(a, b Space, field string) int {
 			switch field {

@@ -113,3 +113,97 @@ func TestAsOfEqualsLiveAnswersOfTheMoment(t *testing.T) {
 	requireNativeError(t, m.c.do(t, "GET", "/api/v1/individuals/"+ids[0]+"?as_of=2026-13-01T00:00:00Z", nil), http.StatusBadRequest, "BAD_REQUEST", "as_of")
 	requireNativeError(t, m.c.do(t, "GET", withAsOf("/api/v1/individuals", time.Now().Add(time.Hour)), nil), http.StatusBadRequest, "BAD_REQUEST", "as_of")
 }
+
+// The places answer as_of like individuals: lists of locations, buildings,
+// spaces, locking systems and access points with their filters, orders and
+// pages, and single records, equal to the live answers of the moment, over
+// more than 200 mutations across the five resources.
+func TestPlacesAsOfEqualsLiveAnswersOfTheMoment(t *testing.T) {
+	t.Parallel()
+	m := mustRunFresh(t)
+	rng := rand.New(rand.NewPCG(3, 4))
+	loc, _ := mustPost[location](t, m.c, "/locations", map[string]any{"name": "HQ", "time_zone": "Europe/Zurich"})
+	bld, _ := mustPost[building](t, m.c, "/buildings", map[string]any{"name": "Tower", "location_id": loc.ID})
+	sp, _ := mustPost[space](t, m.c, "/spaces", map[string]any{"name": "Lobby", "building_id": bld.ID})
+	ls, _ := mustPost[lockingSystem](t, m.c, "/locking-systems", map[string]any{"name": "Keys", "brand": "KABA"})
+	locs, blds, spaces, systems := []string{loc.ID}, []string{bld.ID}, []string{sp.ID}, []string{ls.ID}
+	var emptyLocs, aps []string
+	var token string
+	var captures []asOfCapture
+	views := map[string]bool{"/api/v1/locations/" + loc.ID: true, "/api/v1/spaces/" + sp.ID: true}
+	for mutations := 4; mutations < 230; {
+		var r response
+		pick := func(s []string) string { return s[rng.IntN(len(s))] }
+		switch k := rng.IntN(14); {
+		case k == 0:
+			l, res := mustPost[location](t, m.c, "/locations", map[string]any{"name": fmt.Sprint("Site ", mutations)})
+			locs, emptyLocs, r = append(locs, l.ID), append(emptyLocs, l.ID), res
+			views["/api/v1/locations/"+l.ID] = true
+		case k == 1 && len(emptyLocs) > 0:
+			i := rng.IntN(len(emptyLocs))
+			_, r = mustChange[location](t, m.c, "DELETE", "/api/v1/locations/"+emptyLocs[i], nil)
+			emptyLocs = append(emptyLocs[:i], emptyLocs[i+1:]...)
+		case k == 2:
+			b, res := mustPost[building](t, m.c, "/buildings", map[string]any{"name": fmt.Sprint("B", mutations), "location_id": locs[0]})
+			blds, r = append(blds, b.ID), res
+		case k == 3:
+			s, res := mustPost[space](t, m.c, "/spaces", map[string]any{"name": fmt.Sprint("Room ", rng.IntN(20)), "building_id": pick(blds)})
+			spaces, r = append(spaces, s.ID), res
+			views["/api/v1/spaces/"+s.ID] = true
+		case k == 4:
+			l, res := mustPost[lockingSystem](t, m.c, "/locking-systems", map[string]any{"name": fmt.Sprint("LS", mutations),
+				"brand": []string{"KABA", "DOM"}[rng.IntN(2)]})
+			systems, r = append(systems, l.ID), res
+		case k == 5:
+			_, r = mustChange[lockingSystem](t, m.c, "PATCH", "/api/v1/locking-systems/"+pick(systems),
+				map[string]any{"revision_number": fmt.Sprint("R", mutations)})
+		case k == 6:
+			_, r = mustChange[building](t, m.c, "PATCH", "/api/v1/buildings/"+pick(blds), map[string]any{"name": fmt.Sprint("B", mutations)})
+		case k < 10 || len(aps) < 4:
+			a, res := mustPost[accessPoint](t, m.c, "/access-points", map[string]any{"point_name": fmt.Sprint("Door ", rng.IntN(50)),
+				"space_id": pick(spaces), "locking_system_id": pick(systems), "status": []string{"active", "inactive"}[rng.IntN(2)]})
+			aps, r = append(aps, a.ID), res
+			if len(aps)%5 == 1 {
+				views["/api/v1/access-points/"+a.ID] = true
+			}
+		case k < 13:
+			_, r = mustChange[accessPoint](t, m.c, "PATCH", "/api/v1/access-points/"+pick(aps), map[string]any{
+				"label": fmt.Sprint("L", mutations), "space_id": pick(spaces), "status": []string{"active", "inactive"}[rng.IntN(2)]})
+		default:
+			i := rng.IntN(len(aps))
+			_, r = mustChange[accessPoint](t, m.c, "DELETE", "/api/v1/access-points/"+aps[i], nil)
+			aps = append(aps[:i], aps[i+1:]...)
+		}
+		if r.status == 0 {
+			continue // the case did not apply
+		}
+		mutations++
+		token = maxToken(token, r.header.Get("X-Consistency-Token"))
+		if mutations%10 != 0 {
+			continue
+		}
+		paths := []string{
+			"/api/v1/locations?limit=100", "/api/v1/locations?order=name.desc&limit=3",
+			"/api/v1/buildings?location_id=" + locs[0], "/api/v1/buildings?order=updated_at.desc&limit=5",
+			"/api/v1/spaces?limit=100", "/api/v1/spaces?building_id=" + blds[0] + "&order=name.asc",
+			"/api/v1/locking-systems?brand=KABA&limit=100", "/api/v1/locking-systems?order=created_at.desc&limit=4",
+			"/api/v1/access-points?limit=100", "/api/v1/access-points?status=inactive&limit=100",
+			"/api/v1/access-points?space_id=" + spaces[0] + "&order=point_name.desc", "/api/v1/access-points?limit=3&page=2",
+			"/api/v1/access-points?search=door%201&locking_system_id=" + systems[0],
+		}
+		for p := range views {
+			paths = append(paths, p)
+		}
+		c := asOfCapture{answers: readAll(t, m.c, paths, "X-Consistency-Token", token)}
+		c.at = time.Now()
+		captures = append(captures, c)
+	}
+	for _, c := range captures {
+		for p, want := range c.answers {
+			got := readAll(t, m.c, []string{withAsOf(p, c.at)})[withAsOf(p, c.at)]
+			if got != want {
+				t.Fatalf("GET %s as of %s:\n got %s\nwant %s", p, c.at.Format(time.RFC3339Nano), got, want)
+			}
+		}
+	}
+}
