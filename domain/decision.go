@@ -2,6 +2,7 @@ package domain
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -198,4 +199,64 @@ func decideRule(in DecisionInput, loc *time.Location) (Reason, []Reason) {
 			in.Person.ID)}}
 	}
 	return Reason{}, problems
+}
+
+// FirstAllowed looks for the first instant in [from, to) at which the
+// inputs (a state that holds through that interval) let the person in, and
+// returns the decision at that instant. Whether a person may enter changes
+// within a constant state only where a credential or a rule starts to
+// admit (a credential's valid_from, a rule's first valid day, the start of
+// one of its weekly windows), so those instants and from itself are the
+// only ones that need deciding.
+func FirstAllowed(in DecisionInput, from, to time.Time) (Decision, time.Time, bool) {
+	loc := in.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	candidates := []time.Time{from}
+	add := func(t time.Time) {
+		if t.After(from) && t.Before(to) {
+			candidates = append(candidates, t)
+		}
+	}
+	for _, c := range in.Credentials {
+		if c.Linked && !c.ValidFrom.IsZero() {
+			add(c.ValidFrom)
+		}
+	}
+	startOfDay := func(t time.Time) time.Time {
+		y, m, d := t.In(loc).Date()
+		return time.Date(y, m, d, 0, 0, 0, 0, loc)
+	}
+	for _, sp := range in.Spaces {
+		for _, r := range sp.Rules {
+			if r.ValidFrom != "" {
+				if d, err := time.ParseInLocation(time.DateOnly, r.ValidFrom, loc); err == nil {
+					add(d)
+				}
+			}
+			for day := startOfDay(from); day.Before(to); day = day.AddDate(0, 0, 1) {
+				for _, w := range r.Schedule {
+					start, ok := clockMinutes(w.From)
+					if !ok {
+						continue
+					}
+					for _, name := range w.Days {
+						if name == Weekdays[day.Weekday()] {
+							y, m, d := day.Date()
+							add(time.Date(y, m, d, start/60, start%60, 0, 0, loc))
+						}
+					}
+				}
+			}
+		}
+	}
+	slices.SortFunc(candidates, func(a, b time.Time) int { return a.Compare(b) })
+	for _, t := range candidates {
+		in.At = t
+		if d := Decide(in); d.Allowed {
+			return d, t, true
+		}
+	}
+	return Decision{}, time.Time{}, false
 }

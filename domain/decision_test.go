@@ -117,3 +117,51 @@ func TestDecide(t *testing.T) {
 		t.Fatalf("grant reasons do not name what granted: %+v", got.Reasons)
 	}
 }
+
+// The first instant of an interval at which a state lets the person in is
+// found where access starts: the interval's start, a window opening, a key
+// becoming valid; never when nothing in the interval admits.
+func TestFirstAllowed(t *testing.T) {
+	zurich, _ := time.LoadLocation("Europe/Zurich")
+	in := domain.DecisionInput{Location: zurich,
+		Person: domain.DecisionPerson{ID: "ada", Status: "active"}, Door: domain.DecisionDoor{ID: "d", Status: "active"},
+		Credentials: []domain.DecisionCredential{{ID: "k", CredentialID: "1", Status: "active", StatusAssignment: "assigned", Linked: true}},
+		Spaces: []domain.SpaceRules{{SpaceID: "s", Rules: []domain.AccessRule{{ID: "r", IndividualIDs: []string{"ada"},
+			Schedule: []domain.TimeWindow{{Days: []string{"tue"}, From: "08:00", To: "09:00"}}}}}}}
+	at := func(s string) time.Time { t, _ := time.ParseInLocation("2006-01-02 15:04", s, zurich); return t }
+	cases := []struct {
+		name     string
+		edit     func(*domain.DecisionInput)
+		from, to string
+		want     string // "" for never
+	}{
+		{"inside the window from the start", nil, "2026-03-10 08:30", "2026-03-10 10:00", "2026-03-10 08:30"},
+		{"the window opens later", nil, "2026-03-09 12:00", "2026-03-11 12:00", "2026-03-10 08:00"},
+		{"ends just as the window opens", nil, "2026-03-09 12:00", "2026-03-10 08:00", ""},
+		{"a night only", nil, "2026-03-10 20:00", "2026-03-11 06:00", ""},
+		{"the key becomes valid inside the window", func(in *domain.DecisionInput) {
+			in.Credentials[0].ValidFrom = at("2026-03-10 08:45")
+		}, "2026-03-10 07:00", "2026-03-10 12:00", "2026-03-10 08:45"},
+		{"the key is not linked", func(in *domain.DecisionInput) { in.Credentials[0].Linked = false },
+			"2026-03-09 00:00", "2026-03-16 00:00", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			in := in
+			in.Credentials = slices.Clone(in.Credentials)
+			if c.edit != nil {
+				c.edit(&in)
+			}
+			d, when, ok := domain.FirstAllowed(in, at(c.from), at(c.to))
+			if c.want == "" {
+				if ok {
+					t.Fatalf("allowed at %s, want never", when)
+				}
+				return
+			}
+			if !ok || !when.Equal(at(c.want)) || !d.Allowed {
+				t.Fatalf("got %v at %s, want allowed at %s", ok, when.In(zurich), c.want)
+			}
+		})
+	}
+}

@@ -30,20 +30,27 @@ func (s *Server) asOf(w http.ResponseWriter, r *http.Request) (pos uint64, ok bo
 	if t.After(time.Now()) {
 		return 0, false, domain.Invalid("as_of", "is in the future; the state at a later instant is not known yet")
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.wait)
+	if pos, err = s.positionAt(r.Context(), t); err != nil {
+		return 0, false, err
+	}
+	w.Header().Set("X-As-Of-Position", formatPos(pos))
+	return pos, true, nil
+}
+
+// positionAt maps an instant to the log position as of it, once the read
+// models have reached the log's head, so an instant that has just passed
+// is answered in full.
+func (s *Server) positionAt(ctx context.Context, t time.Time) (uint64, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.wait)
 	defer cancel()
 	head, err := s.cmd.Head(ctx)
 	if err == nil {
 		err = s.runner.WaitFor(ctx, head)
 	}
 	if err != nil {
-		return 0, false, domain.Errorf(domain.CodeUnavailable, "the read models have not caught up with the log yet; retry")
+		return 0, domain.Errorf(domain.CodeUnavailable, "the read models have not caught up with the log yet; retry")
 	}
-	if pos, err = s.db.PositionAt(t); err != nil {
-		return 0, false, err
-	}
-	w.Header().Set("X-As-Of-Position", formatPos(pos))
-	return pos, true, nil
+	return s.db.PositionAt(t)
 }
 
 // asOfPosition is asOf for a list filter: nil without as_of.

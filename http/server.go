@@ -170,6 +170,7 @@ func NewServer(cfg Config) *Server {
 	s.registerTenantRoutes(api)
 	s.registerIndividualRoutes(api)
 	s.registerDecisionRoutes(api)
+	s.registerReportRoutes(api)
 	s.registerLocationRoutes(api)
 	s.registerBuildingRoutes(api)
 	s.registerSpaceRoutes(api)

@@ -111,3 +111,111 @@ func TestAccessDecisions(t *testing.T) {
 	requireNativeError(t, c.do(t, "GET", "/api/v1/access-decisions?individual_id="+ada.ID+"&access_point_id=nowhere", nil),
 		http.StatusNotFound, "NOT_FOUND", "access_point_id")
 }
+
+type accessWindowEntry struct {
+	IndividualID   string `json:"individual_id"`
+	FirstAllowedAt string `json:"first_allowed_at"`
+	Reasons        []struct {
+		Code         string   `json:"code"`
+		Message      string   `json:"message"`
+		CredentialID optional `json:"credential_id"`
+		RuleID       optional `json:"rule_id"`
+		SpaceID      optional `json:"space_id"`
+	} `json:"reasons"`
+	ConsistencyToken string `json:"consistency_token"`
+}
+
+// The access-window report names who could have opened a door at some
+// moment of a past window, as the system knew it then: a key handed over
+// later or taken back earlier counts only for its time.
+func TestAccessWindowReport(t *testing.T) {
+	t.Parallel()
+	m := mustRunFresh(t)
+	c := m.c
+	b := mustBuilding(t, c, "Reported")
+	room, _ := mustPost[space](t, c, "/spaces", map[string]any{"name": "Archive", "building_id": b.ID})
+	ls, _ := mustPost[lockingSystem](t, c, "/locking-systems", map[string]any{"name": "Keys"})
+	door, _ := mustPost[accessPoint](t, c, "/access-points", map[string]any{"point_name": "Archive door", "space_id": room.ID,
+		"locking_system_id": ls.ID})
+	person := func(first string) individual {
+		p, _ := mustCreate(t, c, newIndividual(first, "Window", first+"-window@example.test"))
+		return p
+	}
+	ada, bob, carol, dave := person("ada"), person("bob"), person("carol"), person("dave")
+	keys := map[string]accessCredential{}
+	for _, n := range []string{"W-1", "W-2", "W-3", "W-4"} {
+		keys[n], _ = mustAccessCredential(t, c, keyBody(n))
+	}
+	requireStatus(t, c.do(t, "POST", "/api/v1/access-points/"+door.ID+"/access-credentials",
+		map[string]any{"credential_ids": []string{keys["W-1"].ID, keys["W-2"].ID, keys["W-4"].ID}}), http.StatusOK)
+	_, r := mustChange[accessRules](t, c, "PUT", "/api/v1/spaces/"+room.ID+"/access-rules", map[string]any{"rules": []map[string]any{
+		{"id": "archivists", "individual_ids": []string{ada.ID, bob.ID, carol.ID}}}})
+	assign := func(key string, who individual) response {
+		_, r := mustChange[[]accessCredential](t, c, "POST", "/api/v1/access-credentials/assign",
+			map[string]any{"credential_ids": []string{keys[key].ID}, "individual_id": who.ID})
+		return r
+	}
+	assign("W-1", ada)
+	assign("W-3", carol) // not linked to the door
+	r = assign("W-4", dave) // linked, but no rule names dave
+	waitFor(t, m, token(r))
+	pause := func() time.Time {
+		time.Sleep(30 * time.Millisecond)
+		now := time.Now()
+		time.Sleep(30 * time.Millisecond)
+		return now
+	}
+	t0 := pause()
+	r = assign("W-2", bob) // bob from here on
+	t1 := pause()
+	_, r = mustChange[[]accessCredential](t, c, "POST", "/api/v1/access-credentials/return",
+		map[string]any{"credential_ids": []string{keys["W-1"].ID}}) // ada no longer
+	t2 := pause()
+	t3 := pause()
+	waitFor(t, m, token(r))
+
+	report := func(from, to time.Time) []accessWindowEntry {
+		t.Helper()
+		q := url.Values{"access_point_id": {door.ID}, "from": {from.UTC().Format(time.RFC3339Nano)}, "to": {to.UTC().Format(time.RFC3339Nano)}}
+		r := c.do(t, "GET", "/api/v1/reports/access-window?"+q.Encode(), nil)
+		requireStatus(t, r, http.StatusOK)
+		return decode[list[accessWindowEntry]](t, r).Data
+	}
+	who := func(es []accessWindowEntry) []string {
+		var out []string
+		for _, e := range es {
+			out = append(out, e.IndividualID)
+		}
+		return out
+	}
+	if got := who(report(t0.Add(-20*time.Millisecond), t0)); !slices.Equal(got, []string{ada.ID}) {
+		t.Fatalf("before bob's key: %v, want only ada %s", got, ada.ID)
+	}
+	if got := who(report(t2, t3)); !slices.Equal(got, []string{bob.ID}) {
+		t.Fatalf("after ada returned hers: %v, want only bob %s", got, bob.ID)
+	}
+	if got := who(report(t1, t2)); !slices.Equal(got, []string{ada.ID, bob.ID}) && !slices.Equal(got, []string{bob.ID, ada.ID}) {
+		t.Fatalf("while ada still had hers and bob his: %v, want both", got)
+	}
+	all := report(t0.Add(-20*time.Millisecond), t3)
+	if got := who(all); !slices.Equal(got, []string{ada.ID, bob.ID}) {
+		t.Fatalf("the whole window: %v, want ada then bob", got)
+	}
+	e := all[1]
+	if len(e.Reasons) != 2 || e.Reasons[0].CredentialID.Value != keys["W-2"].ID || e.Reasons[1].RuleID.Value != "archivists" {
+		t.Fatalf("bob's entry does not say which key and rule: %+v", e)
+	}
+	if at, err := time.Parse(time.RFC3339Nano, e.FirstAllowedAt); err != nil || at.Before(t0) || at.After(t1) {
+		t.Fatalf("bob's first moment %s is not when his key was handed over (between %s and %s)", e.FirstAllowedAt, t0, t1)
+	}
+
+	base := "/api/v1/reports/access-window?access_point_id=" + door.ID
+	now := time.Now().UTC()
+	requireNativeError(t, c.do(t, "GET", base+"&from="+now.Format(time.RFC3339), nil), http.StatusBadRequest, "BAD_REQUEST", "to")
+	requireNativeError(t, c.do(t, "GET", base+"&from="+now.Format(time.RFC3339)+"&to="+now.Add(-time.Hour).Format(time.RFC3339), nil),
+		http.StatusBadRequest, "BAD_REQUEST", "to")
+	requireNativeError(t, c.do(t, "GET", base+"&from="+now.AddDate(0, -6, 0).Format(time.RFC3339)+"&to="+now.Format(time.RFC3339), nil),
+		http.StatusBadRequest, "BAD_REQUEST", "to")
+	requireNativeError(t, c.do(t, "GET", "/api/v1/reports/access-window?access_point_id=nowhere&from="+t0.UTC().Format(time.RFC3339Nano)+
+		"&to="+t2.UTC().Format(time.RFC3339Nano), nil), http.StatusNotFound, "NOT_FOUND", "access_point_id")
+}
