@@ -156,7 +156,7 @@ func TestAccessWindowReport(t *testing.T) {
 		return r
 	}
 	assign("W-1", ada)
-	assign("W-3", carol) // not linked to the door
+	assign("W-3", carol)    // not linked to the door
 	r = assign("W-4", dave) // linked, but no rule names dave
 	waitFor(t, m, token(r))
 	pause := func() time.Time {
