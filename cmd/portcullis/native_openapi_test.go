@@ -378,3 +378,26 @@ func TestNativeResponsesMatchOpenAPI(t *testing.T) {
 	requireStatus(t, c.do(t, "GET", "/api/v1/individuals?page=9&limit=100", nil), http.StatusOK)
 	requireNativeError(t, c.do(t, "GET", "/api/v1/individuals?consistency_token=999999999", nil), http.StatusBadRequest, "BAD_REQUEST", "consistency_token")
 }
+
+// BenchmarkCheckNativeResponse is what the check costs every request of the
+// end-to-end tests: a list of ten individuals, found and validated.
+func BenchmarkCheckNativeResponse(b *testing.B) {
+	ind := `{"id":"a","ext_id":"a","first_name":"Ada","last_name":"L","email":null,"mobile_phone":null,` +
+		`"department":null,"status":"active","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}`
+	body := `{"msg":"individuals","data":[` + strings.Repeat(ind+",", 9) + ind + `],"meta":{"pagination":` +
+		`{"current_count":10,"current_page":1,"per_page":10,"total_pages":1,"total_items":10}}}`
+	r := response{status: 200, body: []byte(body), header: http.Header{
+		"Content-Type": {"application/json"}, "X-Request-Id": {"req_1"}}}
+	req, err := http.NewRequest("GET", "http://127.0.0.1:1/api/v1/individuals?limit=10", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := checkNativeResponse(req, nil, r); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if err := checkNativeResponse(req, nil, r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
