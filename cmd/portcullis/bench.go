@@ -170,11 +170,16 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	syncMode := fs.String("sync", eventstore.SyncAlways, "durability of the embedded server, as for serve: always or interval")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file, for go tool pprof")
 	asofMillion := fs.Bool("asof-million", false, "also time as_of and audit queries over read models of 1M events (takes minutes)")
+	readSizes := fs.String("read-sizes", "", "also time the credential lists, stats and suggestion on read models of these sizes, e.g. 10000,1000000 (built straight through the projection; 1M takes minutes)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *n < 1 {
 		return errors.New("bench: --n must be at least 1")
+	}
+	sizes, err := parseReadSizes(*readSizes)
+	if err != nil {
+		return err
 	}
 	if *syncMode != eventstore.SyncAlways && *syncMode != eventstore.SyncInterval {
 		return fmt.Errorf("bench: unknown --sync %q (want %q or %q)", *syncMode, eventstore.SyncAlways, eventstore.SyncInterval)
@@ -214,8 +219,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
+	readSpecs, err := b.credentialReads(sizes)
+	if err != nil {
+		return err
+	}
 	r := &benchReport{N: *n, Sync: *syncMode, CPUs: runtime.NumCPU()}
-	for _, f := range append(benchFigures(), benchAuditFigures()...) {
+	for _, f := range append(append(benchFigures(), benchAuditFigures()...), readSpecs...) {
 		if x, ok := b.spent[f.name]; ok {
 			r.add(f.name, f.label, f.unit, x)
 		}
@@ -239,6 +248,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	r.ratio("http_update_c64", "inproc_update_c64", 0)
 	r.ratio("http_create_c1", "inproc_create_c1", 0)
 	r.ratio("http_create_c64", "inproc_create_c64", 0)
+	credentialReadRatios(r, sizes)
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
