@@ -329,3 +329,48 @@ func TestCredentialBadInput(t *testing.T) {
 	requireNativeError(t, r, http.StatusBadRequest, "BAD_REQUEST", "access_point_ids")
 	requireEqual(t, "events after refused links", lastSeq(t, m), before)
 }
+
+// Another tenant's credentials are not there for a caller: not to read,
+// list, count, change, assign, link or delete; and numbers are unique per
+// tenant only.
+func TestCredentialTenantIsolation(t *testing.T) {
+	t.Parallel()
+	m := mustRunFresh(t)
+	requireStatus(t, m.c.do(t, "POST", "/api/v1/tenants", map[string]any{"ext_id": "acme", "display_name": "Acme"}), http.StatusCreated)
+	r := m.c.do(t, "POST", "/api/v1/service-users", map[string]any{"name": "acme-admin", "role": "admin", "tenant": "acme"})
+	requireStatus(t, r, http.StatusCreated)
+	su := decode[item[serviceUser]](t, r).Data
+	r = m.c.do(t, "POST", "/api/v1/service-users/"+su.ID+"/tokens",
+		map[string]any{"expires_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339), "tenant": "acme"})
+	requireStatus(t, r, http.StatusCreated)
+	acme := as(m.c, decode[item[issuedToken]](t, r).Data.Token)
+
+	mine, _ := mustAccessCredential(t, m.c, keyBody("SHARED-1"))
+	ada, _ := mustCreate(t, m.c, newIndividual("Ada", "Default", "ada@example.test"))
+	theirs, tr := mustAccessCredential(t, acme, keyBody("SHARED-1")) // the same number is fine in another tenant
+	acmeBob, _ := mustCreate(t, acme, newIndividual("Bob", "Acme", "bob@example.test"))
+
+	l := decode[list[accessCredential]](t, acme.do(t, "GET", "/api/v1/access-credentials", nil, "X-Consistency-Token", token(tr)))
+	requireEqual(t, "acme's list", fmt.Sprint(l.Meta.Pagination.TotalItems, l.Data[0].ID == theirs.ID), "1 true")
+	st := decode[item[credentialStats]](t, acme.do(t, "GET", "/api/v1/access-credentials/stats", nil))
+	requireEqual(t, "acme's stats", st.Data.Total, 1)
+	before := lastSeq(t, m)
+	for _, c := range []struct {
+		method, path string
+		body         any
+	}{
+		{"GET", "/api/v1/access-credentials/" + mine.ID, nil},
+		{"GET", "/api/v1/access-credentials/" + mine.ID + "/history", nil},
+		{"PATCH", "/api/v1/access-credentials/" + mine.ID, map[string]any{"status": "stolen"}},
+		{"DELETE", "/api/v1/access-credentials/" + mine.ID, nil},
+		{"POST", "/api/v1/access-credentials/assign", map[string]any{"credential_ids": []string{mine.ID}, "individual_id": acmeBob.ID}},
+		{"POST", "/api/v1/access-credentials/assign", map[string]any{"credential_ids": []string{theirs.ID}, "individual_id": ada.ID}},
+		{"POST", "/api/v1/access-credentials/return", map[string]any{"credential_ids": []string{mine.ID}}},
+		{"POST", "/api/v1/access-credentials/" + mine.ID + "/access-points", map[string]any{"access_point_ids": []string{"x1"}}},
+	} {
+		requireNativeError(t, acme.do(t, c.method, c.path, c.body), http.StatusNotFound, "NOT_FOUND", "")
+	}
+	requireEqual(t, "events after another tenant's attempts", lastSeq(t, m), before)
+	got, _ := mustReadCredential(t, m.c, mine.ID, "")
+	requireEqual(t, "status", got.Status, "active")
+}
