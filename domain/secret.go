@@ -11,7 +11,7 @@ import "strings"
 func SecretField(name string) bool {
 	n := strings.ToLower(name)
 	switch n {
-	case "token", "secret", "password", "code", "otp", "pin", "hash", "salt", "signature":
+	case "token", "secret", "password", "code", "otp", "pin", "hash", "salt", "signature", "api_key", "apikey", "passphrase":
 		return true
 	}
 	for _, part := range []string{"hash", "secret", "password", "passwd", "fingerprint", "private_key", "otp_code"} {

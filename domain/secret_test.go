@@ -6,7 +6,7 @@ func TestSecretField(t *testing.T) {
 	for _, name := range []string{
 		"hash", "secret_hash", "token_hash", "SecretHash", "client_secret", "secret", "password",
 		"code", "otp", "otp_code", "key_fingerprint", "secret_fingerprint", "access_token", "refresh_token",
-		"token", "private_key", "webhook_secret", "salt", "token_hashes",
+		"token", "private_key", "webhook_secret", "salt", "token_hashes", "api_key", "passphrase", "secrets",
 	} {
 		if !SecretField(name) {
 			t.Errorf("SecretField(%q) = false, want true", name)

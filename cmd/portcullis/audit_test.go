@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis/domain"
+	phttp "github.com/portcullis/portcullis/http"
 )
 
 // auditEntry is an audit log entry as the native face shows it.
@@ -505,4 +506,44 @@ func TestAuditLogFiltersPagingAndIsolation(t *testing.T) {
 	m = mustRun(t, dir)
 	requireEqual(t, "NDJSON export after a rebuild", string(export(t, m.c, "ndjson", "", "X-Consistency-Token", head).body), string(before))
 	requireEqual(t, "CSV export after a rebuild", string(export(t, m.c, "csv", "tenant=acme", "X-Consistency-Token", head).body), string(beforeCSV))
+}
+
+// Integration secrets (a connection's password and client secret, a
+// webhook's signing secret and its rotation) appear in no audit page and no
+// export, while the connections' own entries do.
+func TestAuditLogHidesIntegrationSecrets(t *testing.T) {
+	t.Parallel()
+	m := mustRunWebhooks(t, t.TempDir(), phttp.WebhookConfig{})
+	secrets := []string{"salto-Pa55word-in-no-audit-entry", "scim-secret-in-no-audit-entry"}
+	r := m.c.do(t, "POST", "/api/v1/integrations/applications/salto-proaccess/connect",
+		map[string]any{"name": "HQ doors", "server_url": "https://93.184.215.14:8443/api", "username": "svc", "password": secrets[0]})
+	requireStatus(t, r, http.StatusCreated)
+	r = m.c.do(t, "POST", "/api/v1/integrations/applications/entra-id-scim/connect",
+		map[string]any{"directory_tenant_id": "b1c2", "client_id": "c3d4", "client_secret": secrets[1]})
+	requireStatus(t, r, http.StatusCreated)
+	cn, _ := connectWebhook(t, m.c, "http://127.0.0.1:9/hook", "individual.*")
+	r = m.c.do(t, "POST", "/api/v1/integrations/connections/"+cn.ID+"/rotate-secret", map[string]any{"overlap_seconds": 60})
+	requireStatus(t, r, http.StatusOK)
+	rotated := decode[item[connectionView]](t, r).Data.Secret
+	secrets = append(secrets, cn.Secret, rotated)
+	last := r.header.Get("X-Consistency-Token")
+
+	entries, raw := readAudit(t, m.c, "", 100, "X-Consistency-Token", last)
+	requireNoSecretIn(t, "the audit pages", raw, secrets)
+	requireNoSecretIn(t, "the NDJSON export", export(t, m.c, "ndjson", "", "X-Consistency-Token", last).body, secrets)
+	requireNoSecretIn(t, "the CSV export", export(t, m.c, "csv", "", "X-Consistency-Token", last).body, secrets)
+	var connects int
+	for _, a := range entries {
+		if a.EntityType == "integration_connection" || strings.HasPrefix(a.Action, "integration") || strings.Contains(a.Action, "connection") {
+			connects++
+			for _, c := range a.Changes {
+				if domain.SecretField(c.Field) {
+					t.Fatalf("%s shows the field %s", a.Action, c.Field)
+				}
+			}
+		}
+	}
+	if connects < 4 {
+		t.Fatalf("%d entries of connections, want at least the 3 connects and the rotation", connects)
+	}
 }
