@@ -122,6 +122,12 @@ func TestChainEndpoints(t *testing.T) {
 		400, "BAD_REQUEST", "checkpoint")
 	requireNativeError(t, m.c.do(t, "GET", "/api/v1/audit-logs/verify?checkpoint=%7Bnot", nil), 400, "BAD_REQUEST", "checkpoint")
 	requireNativeError(t, m.c.do(t, "GET", "/api/v1/audit-logs/verify?page=2", nil), 400, "BAD_REQUEST", "page")
+
+	// The command line does not start a second server on a directory a
+	// running one holds.
+	if out, err := auditVerify(t, "--data-dir", m.Config.DataDir); err == nil || !strings.Contains(err.Error(), "stop the server first") {
+		t.Fatalf("audit verify beside a running server: %v\n%s", err, out)
+	}
 }
 
 // auditVerify runs `portcullis audit verify` with args and returns its
