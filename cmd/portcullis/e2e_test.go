@@ -194,7 +194,7 @@ func (c *client) try(method, path string, body any, headers ...string) (response
 		if err != nil {
 			return r, fmt.Errorf("%s %s: read stream: %w", method, path, err)
 		}
-		return r, nil
+		return r, checkNativeResponse(req, raw, r)
 	}
 	if r.body, err = io.ReadAll(res.Body); err != nil {
 		return r, fmt.Errorf("%s %s: read body: %w", method, path, err)

@@ -47,9 +47,13 @@ var loadNativeSpec = sync.OnceValues(func() (*nativeSpec, error) {
 	if err := doc.Validate(loader.Context); err != nil {
 		return nil, fmt.Errorf("docs/openapi/native.yaml is not a valid OpenAPI document: %w", err)
 	}
-	// An NDJSON body is checked line by line, as the array of its lines.
+	// An NDJSON body is checked line by line, as the array of its lines; a
+	// stream of events (of which the client keeps the first line) as text.
 	if openapi3filter.RegisteredBodyDecoder(ndjson) == nil {
 		openapi3filter.RegisterBodyDecoder(ndjson, decodeNDJSON)
+	}
+	if openapi3filter.RegisteredBodyDecoder(eventStream) == nil {
+		openapi3filter.RegisterBodyDecoder(eventStream, openapi3filter.PlainBodyDecoder)
 	}
 	router, err := gorillamux.NewRouter(doc)
 	if err != nil {
@@ -58,7 +62,10 @@ var loadNativeSpec = sync.OnceValues(func() (*nativeSpec, error) {
 	return &nativeSpec{doc: doc, router: router}, nil
 })
 
-const ndjson = "application/x-ndjson"
+const (
+	ndjson      = "application/x-ndjson"
+	eventStream = "text/event-stream"
+)
 
 // decodeNDJSON reads newline-delimited JSON as the array of its values.
 func decodeNDJSON(body io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
@@ -322,8 +329,8 @@ func TestNativeResponseCheckRefusesMismatches(t *testing.T) {
 
 // The answers no other test asks for match the document too: built-in and
 // custom roles, a service user's new role, an OAuth client read back, a
-// taken tenant, an individual's own view through X-Token, the error pages,
-// a page beyond the last.
+// taken tenant, an individual's own view through X-Token, the live feed's
+// opening, the error pages, a page beyond the last.
 func TestNativeResponsesMatchOpenAPI(t *testing.T) {
 	t.Parallel()
 	m, mb := runWithMailbox(t)
@@ -372,6 +379,7 @@ func TestNativeResponsesMatchOpenAPI(t *testing.T) {
 	requireStatus(t, xs("GET", "/api/v1/individuals/"+ind.ID+"/history"), http.StatusOK)
 	requireNativeError(t, xs("GET", "/api/v1/individuals"), http.StatusForbidden, "INSUFFICIENT_PERMISSIONS", "")
 
+	requireStatus(t, c.do(t, "GET", "/api/v1/events", nil), http.StatusOK)
 	anon := as(c, "")
 	requireStatus(t, anon.do(t, "GET", "/docs/errors", nil), http.StatusOK)
 	requireStatus(t, anon.do(t, "GET", "/docs/errors/CONFLICT?format=json", nil), http.StatusOK)
