@@ -217,16 +217,21 @@ func (s *Server) handleCredentialView(w http.ResponseWriter, r *http.Request) er
 var credentialFields = []string{"credential_id", "credential_name", "type", "status", "valid_from", "valid_until",
 	"source", "counter", "delete_protected"}
 
-// refuseDerived names a field that only other routes change.
+// derivedFields are the credential fields only other routes change, and
+// what a client is told about each.
+var derivedFields = [][2]string{
+	{"id", "is assigned by the server"}, {"status_assignment", "changes through assign, confirm and return"},
+	{"assigned_to", "changes through assign and return"}, {"due_date", "is set by assign"},
+	{"due_reason", "is set by assign"}, {"linked_to", "changes through the access-points link routes"},
+	{"created_at", "is set by the server"}, {"updated_at", "is set by the server"},
+}
+
+// refuseDerived names the first field of the body that only other routes
+// change.
 func refuseDerived(obj object) error {
-	for field, how := range map[string]string{
-		"id": "is assigned by the server", "status_assignment": "changes through assign, confirm and return",
-		"assigned_to": "changes through assign and return", "due_date": "is set by assign",
-		"due_reason": "is set by assign", "linked_to": "changes through the access-points link routes",
-		"created_at": "is set by the server", "updated_at": "is set by the server",
-	} {
-		if _, ok := obj[field]; ok {
-			return domain.Invalid(field, "%s", how)
+	for _, f := range derivedFields {
+		if _, ok := obj[f[0]]; ok {
+			return domain.Invalid(f[0], "%s", f[1])
 		}
 	}
 	return nil
