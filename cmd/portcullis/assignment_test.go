@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -274,4 +276,55 @@ func TestSelfServiceConfirmsReservedCredentials(t *testing.T) {
 	requireEqual(t, "confirmed by", h[len(h)-1].Actor, "individual:"+ada.ID)
 	r = self.do(t, "POST", "/api/v1/access-credentials/confirm", map[string]any{"credential_ids": ids(k["S-1"])}, "Authorization", "", "X-Token", tok)
 	requireNativeError(t, r, http.StatusConflict, "CONFLICT", "not pending")
+}
+
+// An assign retried with its Idempotency-Key answers the first outcome and
+// appends nothing; the same key on another body is a conflict.
+func TestAssignIsIdempotent(t *testing.T) {
+	t.Parallel()
+	m := mustRunFresh(t)
+	ada, _ := mustCreate(t, m.c, newIndividual("Ada", "Lovelace", "ada@example.test"))
+	k := mustCredentials(t, m.c, nil, "I-1", "I-2")
+	body := map[string]any{"credential_ids": ids(k["I-1"], k["I-2"]), "individual_id": ada.ID}
+	first, r1 := credentialCall(t, m.c, "assign", body, "Idempotency-Key", "assign-once")
+	before := lastSeq(t, m)
+	again, r2 := credentialCall(t, m.c, "assign", body, "Idempotency-Key", "assign-once")
+	requireEqual(t, "replayed", r2.header.Get("Idempotent-Replayed"), "true")
+	requireDeepEqual(t, "replayed answer", again, first)
+	requireEqual(t, "consistency token", r2.header.Get("X-Consistency-Token"), r1.header.Get("X-Consistency-Token"))
+	requireEqual(t, "events after the retry", lastSeq(t, m), before)
+	r := m.c.do(t, "POST", "/api/v1/access-credentials/assign", map[string]any{"credential_ids": ids(k["I-1"]), "individual_id": ada.ID},
+		"Idempotency-Key", "assign-once")
+	requireNativeError(t, r, http.StatusConflict, "CONFLICT", "Idempotency-Key")
+}
+
+// A credential command retried after its outcome was lost (the outcome file
+// gone) is recognised by its command id and appends nothing: a create names
+// the same credential, an assign and a return answer as they did.
+func TestCredentialCommandsAfterTheOutcomeWasLost(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	m := mustRun(t, dir)
+	ada, _ := mustCreate(t, m.c, newIndividual("Ada", "Lovelace", "ada@example.test"))
+	create := m.c.do(t, "POST", "/api/v1/access-credentials", keyBody("LOST-1"), "Idempotency-Key", "create-lost-1")
+	requireStatus(t, create, http.StatusCreated)
+	cr := decode[item[accessCredential]](t, create).Data
+	assign := map[string]any{"credential_ids": ids(cr), "individual_id": ada.ID}
+	credentialCall(t, m.c, "assign", assign, "Idempotency-Key", "assign-lost-1")
+	ret := map[string]any{"credential_ids": ids(cr)}
+	returned, _ := credentialCall(t, m.c, "return", ret, "Idempotency-Key", "return-lost-1")
+	mustClose(t, m)
+	if err := os.Remove(filepath.Join(dir, "idempotency.db")); err != nil {
+		t.Fatal(err)
+	}
+	m = mustRun(t, dir)
+	before := lastSeq(t, m)
+	r := m.c.do(t, "POST", "/api/v1/access-credentials", keyBody("LOST-1"), "Idempotency-Key", "create-lost-1")
+	requireStatus(t, r, http.StatusCreated)
+	requireEqual(t, "id of the retried create", decode[item[accessCredential]](t, r).Data.ID, cr.ID)
+	got, _ := credentialCall(t, m.c, "return", ret, "Idempotency-Key", "return-lost-1")
+	requireDeepEqual(t, "retried return", got, returned)
+	got, _ = credentialCall(t, m.c, "assign", assign, "Idempotency-Key", "assign-lost-1")
+	requireEqual(t, "retried assign appended nothing", lastSeq(t, m), before)
+	requireEqual(t, "retried assign answers the credential as it is", got[0].StatusAssignment, "available")
 }
