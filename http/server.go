@@ -187,6 +187,9 @@ func NewServer(cfg Config) *Server {
 	s.registerAuditRoutes(api)
 	s.registerCredentialRoutes(api)
 	s.registerCredentialLinkRoutes(api)
+	s.registerControlSystemRoutes(api)
+	s.registerSpaceViewRoutes(api)
+	s.registerStatsRoutes(api)
 	s.registerNevisRoutes(s.router)
 	s.registerESystemsRoutes(s.router)
 	return s

@@ -335,24 +335,32 @@ type CredentialStats struct {
 func (db *DB) CredentialStats(tenant string, now time.Time) (CredentialStats, error) {
 	var s CredentialStats
 	err := db.bolt.View(func(tx *bolt.Tx) error {
-		counts := tx.Bucket(bucketCredentialCounts)
-		count := func(idx string, values []string) map[string]int {
-			m := make(map[string]int, len(values))
-			for _, v := range values {
-				m[v] = int(getUint(counts, key(tenant, idx, v)))
-			}
-			return m
-		}
-		s.Total = int(getUint(counts, key(tenant, credIdxAll, "")))
-		s.ByStatus = count(credIdxStatus, domain.CredentialStatuses)
-		s.ByType = count(credIdxType, domain.CredentialTypes)
-		s.ByAssignmentStatus = count(credIdxAssignment, domain.AssignmentStatuses)
-		s.Expired = countTimeBefore(tx, tenant, credTimeValidUntil, now)
-		s.Overdue = countTimeBefore(tx, tenant, credTimeDue, now)
-		s.DueSoon = countTimeBefore(tx, tenant, credTimeDue, now.Add(DueSoonWindow)) - s.Overdue
+		s = credentialStats(tx, tenant, now)
 		return nil
 	})
 	return s, err
+}
+
+// credentialStats counts inside a read transaction, for reads that combine
+// the stats with other read models.
+func credentialStats(tx *bolt.Tx, tenant string, now time.Time) CredentialStats {
+	var s CredentialStats
+	counts := tx.Bucket(bucketCredentialCounts)
+	count := func(idx string, values []string) map[string]int {
+		m := make(map[string]int, len(values))
+		for _, v := range values {
+			m[v] = int(getUint(counts, key(tenant, idx, v)))
+		}
+		return m
+	}
+	s.Total = int(getUint(counts, key(tenant, credIdxAll, "")))
+	s.ByStatus = count(credIdxStatus, domain.CredentialStatuses)
+	s.ByType = count(credIdxType, domain.CredentialTypes)
+	s.ByAssignmentStatus = count(credIdxAssignment, domain.AssignmentStatuses)
+	s.Expired = countTimeBefore(tx, tenant, credTimeValidUntil, now)
+	s.Overdue = countTimeBefore(tx, tenant, credTimeDue, now)
+	s.DueSoon = countTimeBefore(tx, tenant, credTimeDue, now.Add(DueSoonWindow)) - s.Overdue
+	return s
 }
 
 // maxSuggestSkips bounds how many taken numbers a suggestion steps over.

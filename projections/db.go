@@ -94,7 +94,9 @@ func allBuckets() [][]byte {
 		bucketConnections, bucketConnectionsByCreated, bucketWebhooks,
 		bucketCredentials, bucketCredentialIndex, bucketCredentialBlocks, bucketCredentialCounts, bucketCredentialNumbers,
 		bucketCredentialShapes, bucketCredentialShapeNumbers, bucketCredentialTimes, bucketCredentialTimeDays,
-		bucketLocations, bucketBuildings, bucketSpaces, bucketLockingSystems, bucketAccessPoints, bucketPlaceIndex}
+		bucketLocations, bucketBuildings, bucketSpaces, bucketLockingSystems, bucketAccessPoints, bucketPlaceIndex,
+		bucketViewPlacements, bucketViewLinks, bucketViewMembers, bucketViewCounts, bucketViewActivity, bucketViewPeople,
+		bucketViewDepartments, bucketViewActiveSystems}
 }
 
 // key joins a tenant and parts into a bbolt key. Tenants and ids are subject

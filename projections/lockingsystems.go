@@ -90,6 +90,12 @@ func (db *DB) LockingSystem(tenant, id string) (LockingSystem, bool, error) {
 // LockingSystems returns one page of a tenant's live locking systems and
 // the number that match.
 func (db *DB) LockingSystems(tenant string, f LockingSystemFilter, order []domain.Order, page domain.Page) ([]LockingSystem, int, error) {
+	return listPlaces(db, tenant, lockingSystemQuery(f, order), page)
+}
+
+// lockingSystemQuery is the list query of locking systems, shared by the
+// views that list them with their counts.
+func lockingSystemQuery(f LockingSystemFilter, order []domain.Order) placeQuery[LockingSystem] {
 	q := placeQuery[LockingSystem]{asOf: f.AsOf, bucket: bucketLockingSystems, kind: domain.AggregateLockingSystem, order: order,
 		filters: []dim{{"brand", f.Brand}, {"system_type", f.SystemType}},
 		compare: func(a, b LockingSystem, field string) int {
@@ -108,5 +114,6 @@ func (db *DB) LockingSystems(tenant string, f LockingSystemFilter, order []domai
 	if f.Search != "" {
 		q.match = func(l LockingSystem) bool { return placeSearch(f.Search, l.Name, l.Brand) }
 	}
-	return listPlaces(db, tenant, q, page)
+	return q
 }
+

@@ -101,60 +101,70 @@ func listPlaces[T placeRecord](db *DB, tenant string, q placeQuery[T], page doma
 	var out []T
 	total := 0
 	err := db.bolt.View(func(tx *bolt.Tx) error {
-		recs, counts := tx.Bucket(q.bucket), tx.Bucket(bucketCounts)
-		get := func(id []byte) (T, error) {
-			var r T
-			_, err := getValue(recs, key(tenant, string(id)), &r)
-			return r, err
-		}
-		// Drive the walk by the filter that leaves the fewest entries.
-		drive, rest := dim{dimAll, ""}, []dim(nil)
-		best := getUint(counts, placeCountKey(tenant, q.kind, drive))
-		for _, f := range q.filters {
-			if f.value == "" {
-				continue
-			}
-			if n := getUint(counts, placeCountKey(tenant, q.kind, f)); drive.name == dimAll || n < best {
-				if drive.name != dimAll {
-					rest = append(rest, drive)
-				}
-				drive, best = f, n
-			} else {
-				rest = append(rest, f)
-			}
-		}
-		prefix := placeIndexPrefix(tenant, q.kind, drive)
-		defaultOrder := len(q.order) == 0 || (len(q.order) == 1 && q.order[0].Field == "created_at")
-		if len(rest) == 0 && q.match == nil && defaultOrder {
-			total = int(best)
-			var err error
-			out, err = walkIndex(tx.Bucket(bucketPlaceIndex), prefix, len(q.order) == 1 && q.order[0].Desc, page, get)
-			return err
-		}
-		var all []T
-		p := append(prefix, 0)
-		c := tx.Bucket(bucketPlaceIndex).Cursor()
-		for k, v := c.Seek(p); k != nil && hasPrefix(k, p); k, v = c.Next() {
-			r, err := get(v)
-			if err != nil {
-				return err
-			}
-			if !hasDims(r, rest) || (q.match != nil && !q.match(r)) {
-				continue
-			}
-			all = append(all, r)
-		}
-		out, total = q.sortAndPage(all, page)
-		return nil
+		var err error
+		out, total, err = listPlacesIn(tx, tenant, q, page)
+		return err
 	})
 	return out, total, err
+}
+
+// listPlacesIn is the live listPlaces inside a read transaction, for reads
+// that combine a list with other read models.
+func listPlacesIn[T placeRecord](tx *bolt.Tx, tenant string, q placeQuery[T], page domain.Page) ([]T, int, error) {
+	recs, counts := tx.Bucket(q.bucket), tx.Bucket(bucketCounts)
+	get := func(id []byte) (T, error) {
+		var r T
+		_, err := getValue(recs, key(tenant, string(id)), &r)
+		return r, err
+	}
+	// Drive the walk by the filter that leaves the fewest entries.
+	drive, rest := dim{dimAll, ""}, []dim(nil)
+	best := getUint(counts, placeCountKey(tenant, q.kind, drive))
+	for _, f := range q.filters {
+		if f.value == "" {
+			continue
+		}
+		if n := getUint(counts, placeCountKey(tenant, q.kind, f)); drive.name == dimAll || n < best {
+			if drive.name != dimAll {
+				rest = append(rest, drive)
+			}
+			drive, best = f, n
+		} else {
+			rest = append(rest, f)
+		}
+	}
+	prefix := placeIndexPrefix(tenant, q.kind, drive)
+	if len(rest) == 0 && q.match == nil && q.defaultOrder() {
+		out, err := walkIndex(tx.Bucket(bucketPlaceIndex), prefix, len(q.order) == 1 && q.order[0].Desc, page, get)
+		return out, int(best), err
+	}
+	var all []T
+	p := append(prefix, 0)
+	c := tx.Bucket(bucketPlaceIndex).Cursor()
+	for k, v := c.Seek(p); k != nil && hasPrefix(k, p); k, v = c.Next() {
+		r, err := get(v)
+		if err != nil {
+			return nil, 0, err
+		}
+		if !hasDims(r, rest) || (q.match != nil && !q.match(r)) {
+			continue
+		}
+		all = append(all, r)
+	}
+	out, total := q.sortAndPage(all, page)
+	return out, total, nil
+}
+
+// defaultOrder reports whether the query lists in creation order (either
+// way), the order of the indexes.
+func (q placeQuery[T]) defaultOrder() bool {
+	return len(q.order) == 0 || (len(q.order) == 1 && q.order[0].Field == "created_at")
 }
 
 // sortAndPage orders records that arrived in creation order and cuts one
 // page out of them.
 func (q placeQuery[T]) sortAndPage(all []T, page domain.Page) ([]T, int) {
-	defaultOrder := len(q.order) == 0 || (len(q.order) == 1 && q.order[0].Field == "created_at")
-	if !defaultOrder {
+	if !q.defaultOrder() {
 		slices.SortStableFunc(all, func(a, b T) int {
 			for _, o := range q.order {
 				c := cmp.Compare(a.created(), b.created())
