@@ -190,6 +190,7 @@ func NewServer(cfg Config) *Server {
 	s.registerControlSystemRoutes(api)
 	s.registerSpaceViewRoutes(api)
 	s.registerStatsRoutes(api)
+	s.registerSettingsRoutes(api)
 	s.registerNevisRoutes(s.router)
 	s.registerESystemsRoutes(s.router)
 	return s
