@@ -104,10 +104,16 @@ func (db *DB) ActiveSystems(tenant string, f LockingSystemFilter, order []domain
 			total = int(getUint(tx.Bucket(bucketViewCounts), groupKey(tenant, groupTenant, "", counterActiveSystems)))
 			return err
 		}
+		var want []dim
+		for _, d := range q.filters {
+			if d.value != "" {
+				want = append(want, d)
+			}
+		}
 		var all []LockingSystem
 		err := eachInIndex(idx, []byte(tenant), false, func(id []byte) error {
 			ls, err := get(id)
-			if err == nil && hasDims(ls, q.filters) && (q.match == nil || q.match(ls)) {
+			if err == nil && hasDims(ls, want) && (q.match == nil || q.match(ls)) {
 				all = append(all, ls)
 			}
 			return err

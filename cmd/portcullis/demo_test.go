@@ -54,9 +54,9 @@ func TestTenantDemo(t *testing.T) {
 	for path, want := range map[string]int{
 		"/api/v1/locations": 1, "/api/v1/buildings": 2, "/api/v1/spaces": 22, "/api/v1/locking-systems": 2,
 		"/api/v1/access-points": 40, "/api/v1/individuals": 80, "/api/v1/access-credentials": 300,
-		"/api/v1/access-credentials/reserved": d.Pending,
+		"/api/v1/access-credentials/reserved":                   d.Pending,
 		"/api/v1/access-credentials?status_assignment=assigned": d.Assigned,
-		"/api/v1/access-credentials/assignments?overdue=true":    d.Overdue,
+		"/api/v1/access-credentials/assignments?overdue=true":   d.Overdue,
 	} {
 		_, p := listIDs(t, m.c, path, tok)
 		requireEqual(t, path, p.TotalItems, want)
