@@ -107,6 +107,7 @@ func TestRebuildAnswersTheSameReads(t *testing.T) {
 	mustCreate(t, m.c, map[string]any{"first_name": "Again", "last_name": "Case0", "ext_id": "EXT-0",
 		"email": "rebuild-0@example.test"})
 	placePaths := placesScenario(t, m.c)
+	placePaths = append(placePaths, viewsScenario(t, m.c)...)
 	r := m.c.do(t, "PATCH", "/api/v1/individuals/"+ids[8], map[string]any{"status": "inactive"})
 	requireStatus(t, r, http.StatusOK)
 	waitFor := r.header.Get("X-Consistency-Token")

@@ -561,3 +561,31 @@ func otherTenantAdmin(t *testing.T, m *testMain, ext string) *client {
 	waitFor(t, m, token(r))
 	return as(m.c, decode[item[issuedToken]](t, r).Data.Token)
 }
+
+// viewsScenario adds the views site and the demo data to the tenant and
+// returns the reads of every view over them, for the rebuild test.
+func viewsScenario(t *testing.T, c *client) []string {
+	t.Helper()
+	s := mustViewsSite(t, c)
+	_, tok := mustDemo(t, c)
+	paths := []string{"/api/v1/stats/dashboard", "/api/v1/stats/credentials",
+		"/api/v1/access-control-systems/overview", "/api/v1/access-control-systems/overview?limit=2&page=2&order=name.desc",
+		"/api/v1/access-control-systems/active?limit=100", "/api/v1/access-control-systems/active?system_type=electronic"}
+	systems, _ := listIDs(t, c, "/api/v1/locking-systems?limit=100", tok)
+	for _, id := range systems {
+		p := "/api/v1/access-control-systems/" + id + "/locking-plan"
+		paths = append(paths, p+"?limit=100", p+"?limit=10&page=3", p+"?status_assignment=pending&order=created_at.desc",
+			p+"?type=card&limit=100")
+	}
+	spaces, _ := listIDs(t, c, "/api/v1/spaces?limit=100", tok)
+	for _, id := range spaces {
+		p := "/api/v1/spaces/" + id
+		paths = append(paths, p+"/overview", p+"/individuals?limit=100", p+"/individuals?limit=5&page=2&order=created_at.desc",
+			p+"/active-assignments?limit=100", p+"/active-assignments?status_assignment=pending",
+			p+"/recent-activity?limit=100", p+"/recent-activity?limit=3&page=2&order=occurred_at.asc")
+	}
+	if len(spaces) < 25 || !slices.Contains(spaces, s.room.ID) {
+		t.Fatalf("views scenario: %d spaces", len(spaces))
+	}
+	return paths
+}
