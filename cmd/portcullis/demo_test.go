@@ -2,6 +2,8 @@ package main
 
 import (
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 )
@@ -64,6 +66,70 @@ func TestTenantDemo(t *testing.T) {
 	if d.Pending == 0 || d.Overdue == 0 || d.Assigned < 100 || d.Links < 300 || d.Returned == 0 || d.AccessRules == 0 {
 		t.Fatalf("demo counts: %+v", d)
 	}
+	// The example person may open the example door during office hours
+	// in Zurich, and not on a Sunday night.
+	for at, want := range map[string]bool{
+		nextWeekday(time.Wednesday, 10, 30): true, nextWeekday(time.Friday, 18, 45): true,
+		nextWeekday(time.Sunday, 3, 0): false, nextWeekday(time.Tuesday, 20, 0): false,
+	} {
+		q := url.Values{"individual_id": {d.Example.IndividualID}, "access_point_id": {d.Example.AccessPointID}, "at": {at}}
+		r := m.c.do(t, "GET", "/api/v1/access-decisions?"+q.Encode(), nil, "X-Consistency-Token", tok)
+		requireStatus(t, r, http.StatusOK)
+		dec := decode[item[accessDecision]](t, r).Data
+		if dec.Allowed != want || dec.TimeZone != "Europe/Zurich" {
+			t.Fatalf("demo decision at %s: allowed %v (%v), want %v", at, dec.Allowed, dec.codes(), want)
+		}
+	}
+	requireEqual(t, "example decision path", strings.HasPrefix(d.Example.Decision, "/api/v1/access-decisions?individual_id="+d.Example.IndividualID), true)
+
+	// The dashboard counts what the demo made.
+	dash, _ := mustRead[dashboard](t, m.c, "/api/v1/stats/dashboard", tok)
+	if dash.Individuals != 80 || dash.Spaces != 22 || dash.AccessPoints != 40 || dash.LockingSystems != 2 || dash.ActiveLockingSystems != 2 ||
+		dash.Credentials.Total != 300 || dash.PendingConfirmations != d.Pending || dash.OverdueReturns != d.Overdue ||
+		dash.Credentials.ByStatusAssignment["assigned"] != d.Assigned || dash.Credentials.Expired == 0 || dash.LinkedCredentials < 200 {
+		t.Fatalf("dashboard after the demo: %+v (demo %+v)", dash, d)
+	}
+
+	// A second fill is CONFLICT and appends nothing; so is a body with
+	// fields, and a caller without settings:write is refused.
+	before := lastSeq(t, m)
 	r := m.c.do(t, "POST", "/api/v1/settings/tenant-demo", nil)
 	requireNativeError(t, r, http.StatusConflict, "CONFLICT", "demo")
+	requireNativeError(t, m.c.do(t, "POST", "/api/v1/settings/tenant-demo", map[string]any{"size": "large"}), http.StatusBadRequest, "BAD_REQUEST", "size")
+	requireNativeError(t, m.c.do(t, "POST", "/api/v1/settings/tenant-demo?size=large", nil), http.StatusBadRequest, "BAD_REQUEST", "size")
+	_, op := mustServiceUser(t, m.c, "demo-operator", "operator", time.Hour)
+	requireNativeError(t, as(m.c, op.Token).do(t, "POST", "/api/v1/settings/tenant-demo", nil), http.StatusForbidden, "INSUFFICIENT_PERMISSIONS", "settings:write")
+	requireAppended(t, m, before, 2) // the operator and its token
+}
+
+// A tenant whose own records use one of the demo's credential numbers gets
+// CONFLICT naming it and no demo data; another tenant gets its own demo.
+func TestTenantDemoRefusesTakenValues(t *testing.T) {
+	t.Parallel()
+	m := mustRunFresh(t)
+	mustAccessCredential(t, m.c, keyBody("K-0007"))
+	before := lastSeq(t, m)
+	requireNativeError(t, m.c.do(t, "POST", "/api/v1/settings/tenant-demo", nil), http.StatusConflict, "CONFLICT", "K-0007")
+	requireAppended(t, m, before, 0)
+
+	other := otherTenantAdmin(t, m, "demo-other")
+	d, tok := mustDemo(t, other)
+	_, p := listIDs(t, other, "/api/v1/access-credentials", tok)
+	requireEqual(t, "the other tenant's credentials", p.TotalItems, d.Credentials)
+	_, p = listIDs(t, m.c, "/api/v1/access-credentials", tok)
+	requireEqual(t, "default's credentials", p.TotalItems, 1)
+}
+
+// nextWeekday is the next day (after today) that is day, at hh:mm in
+// Zurich, as RFC 3339.
+func nextWeekday(day time.Weekday, hh, mm int) string {
+	zone, err := time.LoadLocation("Europe/Zurich")
+	if err != nil {
+		panic(err)
+	}
+	t := time.Now().In(zone).AddDate(0, 0, 1)
+	for t.Weekday() != day {
+		t = t.AddDate(0, 0, 1)
+	}
+	return time.Date(t.Year(), t.Month(), t.Day(), hh, mm, 0, 0, zone).Format(time.RFC3339)
 }
