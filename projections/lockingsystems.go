@@ -116,4 +116,3 @@ func lockingSystemQuery(f LockingSystemFilter, order []domain.Order) placeQuery[
 	}
 	return q
 }
-
