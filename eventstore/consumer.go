@@ -2,16 +2,13 @@ package eventstore
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/vmihailenco/msgpack/v5"
+	"github.com/synadia-io/orbit.go/jetstreamext"
 
 	"github.com/portcullis/portcullis/domain"
 )
@@ -50,37 +47,64 @@ type DurableConfig struct {
 	Tenant   string        // only this tenant's events are delivered
 	StartSeq uint64        // the first position it may deliver (0 or 1 = the beginning)
 	AckWait  time.Duration // an unacknowledged delivery is redelivered after this
+	// Window is how many events may be handed out and not yet acknowledged
+	// (MaxAckPending; default 1): the look-ahead that lets a process work
+	// on events of different aggregates at once.
+	Window int
+	// PinnedTTL is how long a process that stopped pulling stays the only
+	// one served (default 2 × AckWait): after that another process takes
+	// over.
+	PinnedTTL time.Duration
 }
+
+// durableGroup is the priority group every process pulls with. The
+// consumer serves one pinned process of the group at a time, so events are
+// handed out to one process, in log order, and that process alone decides
+// which of them may go out together.
+const durableGroup = "deliver"
 
 // Durable is a process's handle on a durable consumer.
 //
-// It delivers one event at a time (MaxAckPending 1): the next event leaves
-// the server only once the previous one is acknowledged. That is what
-// keeps a webhook's events in log order even when several processes pull
-// from the same consumer, each taking over where another stopped or died;
-// and a retry that waits (Retry) holds everything behind it.
+// The consumer hands out up to Window events at a time and takes their
+// acknowledgements in any order (AckExplicit): it remembers each
+// unacknowledged one and hands it out again after AckWait or a Release.
+// Only one process is served at a time (a pinned client of a priority
+// group); when it stops pulling for PinnedTTL, or Unpins on a clean stop,
+// another one takes over. The first delivery of each event is in log
+// order; a redelivery comes whenever the server decides, which is why the
+// caller must keep its own order (see Info and SubjectSequences).
 type Durable struct {
+	s    *Store
+	name string
 	cons jetstream.Consumer
 	it   jetstream.MessagesContext
 }
 
 // OpenDurable creates the durable consumer if it does not exist and starts
-// pulling from it. An existing consumer keeps its position; only its
-// AckWait follows cfg.
+// pulling from it. An existing consumer keeps its position; its AckWait,
+// Window and PinnedTTL follow cfg.
 func (s *Store) OpenDurable(ctx context.Context, cfg DurableConfig) (*Durable, error) {
 	if !domain.ValidToken(cfg.Name) || !domain.ValidToken(cfg.Tenant) {
 		return nil, fmt.Errorf("eventstore: invalid durable %q of tenant %q", cfg.Name, cfg.Tenant)
 	}
+	window := max(cfg.Window, 1)
+	pinned := cfg.PinnedTTL
+	if pinned <= 0 {
+		pinned = 2 * cfg.AckWait
+	}
 	cc := jetstream.ConsumerConfig{
-		Durable:       cfg.Name,
-		Description:   "Portcullis webhook of tenant " + cfg.Tenant,
-		FilterSubject: TenantSubjects(cfg.Tenant),
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       cfg.AckWait,
-		MaxDeliver:    -1,
-		MaxAckPending: 1,
-		Metadata:      map[string]string{"tenant": cfg.Tenant},
+		Durable:        cfg.Name,
+		Description:    "Portcullis webhook of tenant " + cfg.Tenant,
+		FilterSubject:  TenantSubjects(cfg.Tenant),
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		AckWait:        cfg.AckWait,
+		MaxDeliver:     -1,
+		MaxAckPending:  window,
+		Metadata:       map[string]string{"tenant": cfg.Tenant},
+		PriorityGroups: []string{durableGroup},
+		PriorityPolicy: jetstream.PriorityPolicyPinned,
+		PinnedTTL:      pinned,
 	}
 	if cfg.StartSeq > 1 {
 		cc.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
@@ -90,11 +114,15 @@ func (s *Store) OpenDurable(ctx context.Context, cfg DurableConfig) (*Durable, e
 	if err != nil {
 		return nil, fmt.Errorf("eventstore: durable %s: %w", cfg.Name, err)
 	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(1))
+	// Pull requests expire well within PinnedTTL, so a live process renews
+	// its pin even while it has nothing to take.
+	expiry := min(max(pinned/3, time.Second), 30*time.Second)
+	it, err := cons.Messages(jetstream.PullMaxMessages(window), jetstream.PullPriorityGroup(durableGroup),
+		jetstream.PullExpiry(expiry))
 	if err != nil {
 		return nil, fmt.Errorf("eventstore: durable %s: %w", cfg.Name, err)
 	}
-	return &Durable{cons: cons, it: it}, nil
+	return &Durable{s: s, name: cfg.Name, cons: cons, it: it}, nil
 }
 
 // DeleteDurable removes a durable consumer; one that does not exist is no
@@ -109,11 +137,17 @@ func (s *Store) DeleteDurable(ctx context.Context, name string) error {
 
 // DurableInfo is where a durable consumer stands.
 type DurableInfo struct {
-	Name      string
-	Tenant    string
-	Delivered uint64 // the last position it handed out
-	AckFloor  uint64 // every position up to here is acknowledged
-	Pending   uint64 // events of its filter not yet handed out
+	Name       string
+	Tenant     string
+	Delivered  uint64 // the last position it handed out for the first time
+	AckFloor   uint64 // every event of its filter up to here is acknowledged
+	AckPending int    // events handed out and not yet acknowledged
+	Pending    uint64 // events of its filter not yet handed out
+}
+
+func durableInfo(ci *jetstream.ConsumerInfo) DurableInfo {
+	return DurableInfo{Name: ci.Name, Tenant: ci.Config.Metadata["tenant"], Delivered: ci.Delivered.Stream,
+		AckFloor: ci.AckFloor.Stream, AckPending: ci.NumAckPending, Pending: ci.NumPending}
 }
 
 // Durables lists the durable consumers whose names start with prefix.
@@ -121,11 +155,9 @@ func (s *Store) Durables(ctx context.Context, prefix string) ([]DurableInfo, err
 	var out []DurableInfo
 	l := s.stream.ListConsumers(ctx)
 	for ci := range l.Info() {
-		if !strings.HasPrefix(ci.Name, prefix) {
-			continue
+		if strings.HasPrefix(ci.Name, prefix) {
+			out = append(out, durableInfo(ci))
 		}
-		out = append(out, DurableInfo{Name: ci.Name, Tenant: ci.Config.Metadata["tenant"],
-			Delivered: ci.Delivered.Stream, AckFloor: ci.AckFloor.Stream, Pending: ci.NumPending})
 	}
 	if err := l.Err(); err != nil {
 		return nil, fmt.Errorf("eventstore: list durables: %w", err)
@@ -133,14 +165,65 @@ func (s *Store) Durables(ctx context.Context, prefix string) ([]DurableInfo, err
 	return out, nil
 }
 
+// Info reads where the consumer stands now.
+func (d *Durable) Info(ctx context.Context) (DurableInfo, error) {
+	ci, err := d.cons.Info(ctx)
+	if err != nil {
+		return DurableInfo{}, fmt.Errorf("eventstore: durable %s: %w", d.name, err)
+	}
+	return durableInfo(ci), nil
+}
+
+// SubjectSequences lists the positions of subject's events after after and
+// up to upto, in order: which events of one aggregate lie in a range of
+// the log, read with direct gets and no consumer.
+func (s *Store) SubjectSequences(ctx context.Context, subject string, after, upto uint64) ([]uint64, error) {
+	var out []uint64
+	next := after + 1
+	for next <= upto {
+		msgs, err := jetstreamext.GetBatch(ctx, s.js, StreamName, 256,
+			jetstreamext.GetBatchSeq(next), jetstreamext.GetBatchSubject(subject))
+		if err != nil {
+			return nil, fmt.Errorf("eventstore: sequences of %s: %w", subject, err)
+		}
+		got := 0
+		for m, err := range msgs {
+			if errors.Is(err, jetstreamext.ErrNoMessages) {
+				break
+			}
+			if err != nil {
+				return nil, fmt.Errorf("eventstore: sequences of %s: %w", subject, err)
+			}
+			if m.Sequence > upto {
+				return out, nil
+			}
+			out = append(out, m.Sequence)
+			next = m.Sequence + 1
+			got++
+		}
+		if got == 0 {
+			break
+		}
+	}
+	return out, nil
+}
+
 // Delivery is one event handed out by a durable consumer. Exactly one of
-// Ack, Retry or Release must follow.
+// Ack, Retry, Release or Skip must follow, from one goroutine at a time.
 type Delivery struct {
 	Event domain.Event
+	// Subject is the event's subject: its aggregate's order domain.
+	Subject string
+	// Seq is the event's position, known even when it does not decode.
+	Seq uint64
 	// Attempt counts the times the server handed this event out, across
 	// every process: 1 on the first.
 	Attempt uint64
-	msg     jetstream.Msg
+	// Pin names the pinned period of this process it was handed out in: a
+	// new value means the process lost its pin and got it back, so events
+	// may have been handed elsewhere meanwhile.
+	Pin string
+	msg jetstream.Msg
 }
 
 // Next blocks until the consumer hands out the next event, or the handle is
@@ -159,7 +242,10 @@ func (d *Durable) Next() (*Delivery, error) {
 		_ = m.Nak()
 		return nil, fmt.Errorf("eventstore: next: %w", err)
 	}
-	dl := &Delivery{Attempt: md.NumDelivered, msg: m}
+	dl := &Delivery{Subject: m.Subject(), Seq: md.Sequence.Stream, Attempt: md.NumDelivered, msg: m}
+	if h := m.Headers(); h != nil {
+		dl.Pin = h.Get("Nats-Pin-Id")
+	}
 	dl.Event, err = Decode(m.Data(), md.Sequence.Stream)
 	return dl, err
 }
@@ -168,113 +254,37 @@ func (d *Durable) Next() (*Delivery, error) {
 // position stay on the server.
 func (d *Durable) Stop() { d.it.Stop() }
 
-// Ack marks the event handled; the consumer moves on.
-func (dl *Delivery) Ack() error { return dl.msg.Ack() }
+// Drain ends pulling but lets Next return what was already received, then
+// ErrClosed: a process that stops can hand each of those back at once.
+func (d *Durable) Drain() { d.it.Drain() }
+
+// Unpin lets another process be served at once instead of after
+// PinnedTTL: for a process that stops cleanly.
+func (d *Durable) Unpin(ctx context.Context) error {
+	err := d.s.stream.UnpinConsumer(ctx, d.name, durableGroup)
+	if err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return fmt.Errorf("eventstore: unpin %s: %w", d.name, err)
+	}
+	return nil
+}
+
+// Ack marks the event handled and waits until the server confirms it, so
+// that a caller that goes on to a later event of the same aggregate knows
+// this one will not come back.
+func (dl *Delivery) Ack(ctx context.Context) error { return dl.msg.DoubleAck(ctx) }
 
 // Retry hands the event back to be delivered again after delay, to
-// whichever process pulls then; nothing behind it is delivered meanwhile.
+// whichever process pulls then.
 func (dl *Delivery) Retry(delay time.Duration) error { return dl.msg.NakWithDelay(delay) }
 
 // Release hands the event back at once, for a process that stops before it
 // could finish: another (or the next start) delivers it.
 func (dl *Delivery) Release() error { return dl.msg.Nak() }
 
+// Skip acknowledges an event the caller will never handle (beyond the end
+// of a replay), without waiting.
+func (dl *Delivery) Skip() error { return dl.msg.Term() }
+
 // Extend tells the server the event is still being worked on, resetting its
 // AckWait.
 func (dl *Delivery) Extend() error { return dl.msg.InProgress() }
-
-// redactedKeys are the payload keys that never leave Portcullis in an
-// event's public form: whatever names a secret, a hash of one or sealed
-// material, in any event type, present or future.
-var redactedKeys = []string{"secret", "hash", "sealed", "password", "nonce"}
-
-func redacted(key string) bool {
-	k := strings.ToLower(key)
-	for _, r := range redactedKeys {
-		if strings.Contains(k, r) {
-			return true
-		}
-	}
-	return false
-}
-
-// PublicEvent is the documented JSON form of an event (docs/events.md):
-// the body of a webhook and the data of a live-feed message.
-type PublicEvent struct {
-	ID               string          `json:"id"`
-	Type             string          `json:"type"`
-	Version          int             `json:"version"`
-	Timestamp        string          `json:"timestamp"`
-	Tenant           string          `json:"tenant"`
-	Aggregate        PublicAggregate `json:"aggregate"`
-	Actor            string          `json:"actor"`
-	RequestID        string          `json:"request_id,omitempty"`
-	OccurredAt       string          `json:"occurred_at"`
-	ConsistencyToken string          `json:"consistency_token"`
-	Data             map[string]any  `json:"data"`
-}
-
-// PublicAggregate names the record an event changed.
-type PublicAggregate struct {
-	Type string `json:"type"`
-	ID   string `json:"id"`
-}
-
-// PublicJSON renders an event in its public form. The payload's field names
-// are those of the log (snake_case); times are RFC 3339 in UTC, bytes
-// base64; fields that name secrets, hashes or sealed material are left out.
-func PublicJSON(e domain.Event) ([]byte, error) {
-	data, err := PublicPayload(e.Data)
-	if err != nil {
-		return nil, err
-	}
-	at := e.OccurredAt.UTC().Format(time.RFC3339Nano)
-	return json.Marshal(PublicEvent{ID: e.ID, Type: e.Type, Version: e.Version, Timestamp: at, Tenant: e.Tenant,
-		Aggregate: PublicAggregate{Type: e.Aggregate.Type, ID: e.Aggregate.ID}, Actor: e.Actor, RequestID: e.RequestID,
-		OccurredAt: at, ConsistencyToken: strconv.FormatUint(e.Sequence, 10), Data: data})
-}
-
-// PublicPayload renders a payload as JSON-ready values, without the
-// fields PublicJSON leaves out.
-func PublicPayload(d domain.EventData) (map[string]any, error) {
-	b, err := msgpack.Marshal(d)
-	if err != nil {
-		return nil, fmt.Errorf("encode %s payload: %w", d.EventType(), err)
-	}
-	var v any
-	if err := msgpack.Unmarshal(b, &v); err != nil {
-		return nil, fmt.Errorf("decode %s payload: %w", d.EventType(), err)
-	}
-	m, ok := publicValue(v).(map[string]any)
-	if !ok {
-		m = map[string]any{}
-	}
-	return m, nil
-}
-
-func publicValue(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, val := range x {
-			if !redacted(k) {
-				out[k] = publicValue(val)
-			}
-		}
-		return out
-	case []any:
-		out := make([]any, len(x))
-		for i := range x {
-			out[i] = publicValue(x[i])
-		}
-		return out
-	case time.Time:
-		if x.IsZero() {
-			return nil
-		}
-		return x.UTC().Format(time.RFC3339Nano)
-	case []byte:
-		return base64.StdEncoding.EncodeToString(x)
-	}
-	return v
-}

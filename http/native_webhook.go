@@ -29,6 +29,15 @@ type WebhookConfig struct {
 	// RotationOverlap is how long a rotated-out secret keeps signing when
 	// the rotation does not say.
 	RotationOverlap time.Duration
+	// Parallel bounds the attempts one webhook has in flight at once, each
+	// for a different record (default 32); Window is how many events a
+	// webhook may hold unacknowledged, its look-ahead for records it can
+	// send beside each other (default 8 × Parallel).
+	Parallel, Window int
+	// Lease is how long a node may hold an event before the log hands it
+	// to another node (default 30 s); a live node renews it every third of
+	// that. A node that dies is replaced after about twice this.
+	Lease time.Duration
 }
 
 func (c *WebhookConfig) defaults() {
@@ -43,6 +52,15 @@ func (c *WebhookConfig) defaults() {
 	}
 	if c.RotationOverlap <= 0 {
 		c.RotationOverlap = 24 * time.Hour
+	}
+	if c.Parallel <= 0 {
+		c.Parallel = 32
+	}
+	if c.Window < c.Parallel {
+		c.Window = 8 * c.Parallel
+	}
+	if c.Lease <= 0 {
+		c.Lease = 30 * time.Second
 	}
 }
 

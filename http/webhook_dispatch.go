@@ -2,9 +2,7 @@ package http
 
 import (
 	"context"
-	"errors"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"slices"
 	"sync"
@@ -34,9 +32,11 @@ type DispatcherConfig struct {
 
 // Dispatcher delivers webhooks. Each live webhook connection is a durable
 // JetStream consumer of its tenant's events (eventstore.Durable); every
-// node runs a worker on each, and the consumer hands each event to one of
-// them, one at a time, so a webhook gets its events in log order, once
-// between all nodes, and a restarted node resumes where the consumer stands.
+// node runs a worker on each, and the consumer serves one of them at a
+// time, which sends events of different records side by side and those of
+// one record in log order (webhook_session.go). A node that stops or dies
+// is replaced by another, or by itself after a restart, where the consumer
+// stands.
 type Dispatcher struct {
 	cfg    DispatcherConfig
 	client *http.Client
@@ -53,12 +53,14 @@ type Dispatcher struct {
 
 // worker delivers one connection's events (or one replay of them).
 type worker struct {
-	name    string
-	target  atomic.Pointer[webhookTarget]
-	stop    context.CancelFunc
-	done    chan struct{}
-	replay  *replayRun // nil for the live consumer
-	failing time.Time  // start of the current run of failures, as this node saw it
+	name   string
+	target atomic.Pointer[webhookTarget]
+	stop   context.CancelFunc
+	done   chan struct{}
+	replay *replayRun // nil for the live consumer
+
+	mu      sync.Mutex
+	failing time.Time // start of the current run of failures, as this node saw it
 }
 
 // durableName is the consumer of a connection.
@@ -217,7 +219,7 @@ func (d *Dispatcher) work(ctx context.Context, w *worker) {
 			return
 		}
 		dur, err := d.cfg.Store.OpenDurable(ctx, eventstore.DurableConfig{Name: w.name, Tenant: t.tenant,
-			StartSeq: start, AckWait: d.cfg.Webhook.Timeout + 30*time.Second})
+			StartSeq: start, AckWait: d.cfg.Webhook.Lease, Window: d.cfg.Webhook.Window})
 		if err != nil {
 			if ctx.Err() == nil {
 				d.log.Warn("webhooks: open consumer", slog.String("consumer", w.name), slog.Any("err", err))
@@ -225,10 +227,7 @@ func (d *Dispatcher) work(ctx context.Context, w *worker) {
 			sleep(ctx, time.Second)
 			continue
 		}
-		unhook := context.AfterFunc(ctx, dur.Stop)
-		finished := d.pull(ctx, w, dur)
-		unhook()
-		dur.Stop()
+		finished := d.runSession(ctx, w, dur)
 		if finished {
 			<-ctx.Done()
 			return
@@ -252,89 +251,11 @@ func (d *Dispatcher) stillWanted(ctx context.Context, w *worker) bool {
 	return c.Exists() && !c.Disabled
 }
 
-// pull delivers events from an open consumer until it is stopped or fails
-// (false: open it again) or a replay reached its end (true).
-func (d *Dispatcher) pull(ctx context.Context, w *worker, dur *eventstore.Durable) bool {
-	for {
-		dl, err := dur.Next()
-		if dl == nil {
-			if !errors.Is(err, eventstore.ErrClosed) {
-				d.log.Debug("webhooks: pull", slog.String("consumer", w.name), slog.Any("err", err))
-				sleep(ctx, 100*time.Millisecond)
-			}
-			return false
-		}
-		if err != nil {
-			// An event this node cannot read (written by newer code):
-			// leave it to one that can, later.
-			d.log.Error("webhooks: undecodable event", slog.String("consumer", w.name), slog.Any("err", err))
-			_ = dl.Retry(time.Minute)
-			continue
-		}
-		if w.replay != nil && dl.Event.Sequence > w.replay.to {
-			_ = dl.Release()
-			d.finishReplay(w)
-			return true
-		}
-		done := d.deliver(ctx, w, dl)
-		if done && w.replay != nil && dl.Event.Sequence >= w.replay.to {
-			d.finishReplay(w)
-			return true
-		}
-	}
-}
-
 func sleep(ctx context.Context, d time.Duration) {
 	select {
 	case <-ctx.Done():
 	case <-time.After(d):
 	}
-}
-
-// deliver makes one attempt and answers the consumer: acknowledged on a 2xx
-// (or when the webhook does not take the event's type), handed back for a
-// retry after the schedule's wait otherwise, handed back at once if this
-// node is stopping. It reports whether the event is done with.
-func (d *Dispatcher) deliver(ctx context.Context, w *worker, dl *eventstore.Delivery) bool {
-	e := dl.Event
-	d.catchUp(ctx, e.Sequence)
-	t := w.target.Load()
-	if !domain.MatchEventType(t.filters, e.Type) {
-		_ = dl.Ack()
-		return true
-	}
-	res := d.attempt(ctx, t, e)
-	if ctx.Err() != nil && res.status == 0 {
-		_ = dl.Release()
-		return false
-	}
-	rec := projections.DeliveryAttempt{Tenant: t.tenant, ConnectionID: t.id, EventID: e.ID, EventType: e.Type,
-		Sequence: e.Sequence, Attempt: dl.Attempt, HTTPStatus: res.status, Latency: res.latency,
-		Response: res.snippet, Error: res.err, At: res.at.UTC()}
-	if w.replay != nil {
-		rec.Replay = w.replay.id
-	}
-	if res.ok() {
-		rec.Status = projections.DeliveryDelivered
-		w.failing = time.Time{}
-		d.cfg.Deliveries.Record(rec)
-		_ = dl.Ack()
-		return true
-	}
-	rec.Status = projections.DeliveryFailed
-	if w.failing.IsZero() {
-		w.failing = res.at
-	}
-	delay := domain.RetryDelay(d.cfg.Webhook.RetrySchedule, int(dl.Attempt)+1, rand.Float64())
-	if w.replay == nil && res.at.Sub(w.failing) >= d.cfg.Webhook.DisableAfter {
-		d.disable(ctx, t, w.failing, res)
-		delay = time.Second // held for when the webhook is enabled again
-	} else {
-		rec.NextAttempt = res.at.Add(delay).UTC()
-	}
-	d.cfg.Deliveries.Record(rec)
-	_ = dl.Retry(delay)
-	return false
 }
 
 // catchUp makes sure the worker's target reflects every change made to
@@ -356,18 +277,4 @@ func (d *Dispatcher) lastSeen() uint64 {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.seen
-}
-
-// disable records that an endpoint failed for too long. Every node that
-// reaches the same conclusion names the same command, so it lands once.
-func (d *Dispatcher) disable(ctx context.Context, t *webhookTarget, since time.Time, res attemptResult) {
-	reason := "the endpoint failed every attempt for " + res.at.Sub(since).Round(time.Second).String() + "; last: " + res.summary()
-	meta := commands.Meta{Tenant: t.tenant, Actor: "system:webhooks",
-		CommandID: "webhook-disable-" + t.id + "-" + since.UTC().Format("20060102T150405.000000000")}
-	if _, err := d.cfg.Commands.DisableWebhook(ctx, meta, t.id, reason, since); err != nil {
-		d.log.Error("webhooks: disable", slog.String("connection", t.id), slog.Any("err", err))
-		return
-	}
-	d.log.Warn("webhooks: disabled a failing endpoint", slog.String("tenant", t.tenant), slog.String("connection", t.id),
-		slog.Time("failing_since", since))
 }

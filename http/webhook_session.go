@@ -1,0 +1,429 @@
+package http
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/portcullis/portcullis/commands"
+	"github.com/portcullis/portcullis/domain"
+	"github.com/portcullis/portcullis/eventstore"
+	"github.com/portcullis/portcullis/projections"
+)
+
+// session is one turn of this node at a webhook's consumer, from opening it
+// to stopping. It sends events of different records side by side (up to
+// Parallel attempts) and the events of one record strictly one after the
+// other: an event goes out only once every earlier event of its record is
+// acknowledged.
+//
+// Acknowledgements arrive out of order, so the consumer's ack floor (every
+// event up to it is acknowledged) trails the events this node has done.
+// Inside one turn this node knows what it holds and what it acknowledged;
+// what it does not know is the fate of events handed out before the turn
+// began, to a node that died, to an earlier turn cut short, or released at
+// a clean stop. Those lie between the ack floor and the consumer's
+// delivered position as read when the turn began (guardTo): until the floor
+// passes guardTo, an event waits while its record has an earlier event in
+// that range that this turn has not acknowledged and the floor has not
+// passed. The server hands each such event out again (after a Release at
+// once, otherwise after the lease), so the wait ends.
+type session struct {
+	d   *Dispatcher
+	w   *worker
+	dur *eventstore.Durable
+	ctx context.Context // ends when the session stops
+
+	held    map[uint64]*heldEvent   // every event this turn holds, by position
+	queues  map[string][]*heldEvent // per record (subject), by position; the first may be out
+	done    map[uint64]bool         // acknowledged in this turn, above the floor
+	results chan *heldEvent
+	slots   chan struct{} // one per attempt in flight
+	heads   sync.WaitGroup
+
+	pin     string              // the pin of the current turn
+	guarded bool                // the floor is below guardTo
+	guardTo uint64              // the consumer's delivered position when the turn began
+	base    uint64              // the floor when the turn began
+	floor   uint64              // the floor as last read
+	earlier map[string][]uint64 // per record, its positions in (base, guardTo]
+	blocked map[string]bool     // records whose first event waits for the guard
+	beyond  bool                // a replay was handed an event past its end
+}
+
+// heldEvent is one event a session holds until it is acknowledged or
+// handed back.
+type heldEvent struct {
+	dl      *eventstore.Delivery // the latest hand-out; acks go to it
+	event   domain.Event
+	attempt uint64 // the number of the next attempt
+	out     bool   // a goroutine is delivering it
+	ok      bool   // delivered (set by that goroutine before it reports)
+}
+
+// turnInput is what the reader passes on: a hand-out, or why it stopped.
+type turnInput struct {
+	dl  *eventstore.Delivery
+	err error
+}
+
+// runSession delivers from an open consumer until ctx ends or the consumer
+// fails (false: open it again) or a replay reached its end (true).
+func (d *Dispatcher) runSession(ctx context.Context, w *worker, dur *eventstore.Durable) bool {
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s := &session{d: d, w: w, dur: dur, ctx: sctx, held: map[uint64]*heldEvent{}, queues: map[string][]*heldEvent{},
+		done: map[uint64]bool{}, results: make(chan *heldEvent, d.cfg.Webhook.Window),
+		slots: make(chan struct{}, d.cfg.Webhook.Parallel), blocked: map[string]bool{}}
+	in := make(chan turnInput)
+	go func() {
+		defer close(in)
+		for {
+			dl, err := dur.Next()
+			if dl == nil && errors.Is(err, eventstore.ErrClosed) {
+				return
+			}
+			in <- turnInput{dl, err}
+			if dl == nil {
+				return
+			}
+		}
+	}()
+	finished := s.loop(in)
+	cancel()
+	s.stop(in)
+	return finished
+}
+
+// loop is the session's one goroutine that touches its state.
+func (s *session) loop(in <-chan turnInput) bool {
+	lease := s.d.cfg.Webhook.Lease
+	extend := time.NewTicker(lease / 3)
+	defer extend.Stop()
+	poll := time.NewTicker(100 * time.Millisecond)
+	defer poll.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return false
+		case x, ok := <-in:
+			if !ok || x.dl == nil {
+				if ok && s.ctx.Err() == nil {
+					s.d.log.Debug("webhooks: pull", slog.String("consumer", s.w.name), slog.Any("err", x.err))
+					sleep(s.ctx, 100*time.Millisecond)
+				}
+				return false
+			}
+			s.admit(x.dl, x.err)
+		case h := <-s.results:
+			s.finish(h)
+		case <-extend.C:
+			for _, h := range s.held {
+				_ = h.dl.Extend()
+			}
+		case <-poll.C:
+			if s.guarded || s.w.replay != nil {
+				if s.refresh() {
+					return true
+				}
+			}
+		}
+	}
+}
+
+// admit takes one hand-out from the consumer.
+func (s *session) admit(dl *eventstore.Delivery, decodeErr error) {
+	if dl.Pin != s.pin {
+		s.newTurn(dl.Pin)
+	}
+	if decodeErr != nil {
+		// An event this node cannot read (written by newer code): leave
+		// it to one that can, later.
+		s.d.log.Error("webhooks: undecodable event", slog.String("consumer", s.w.name), slog.Any("err", decodeErr))
+		_ = dl.Retry(time.Minute)
+		return
+	}
+	if h, ok := s.held[dl.Seq]; ok {
+		h.dl = dl // handed out again (a lease ran out): answer the newest
+		return
+	}
+	if s.done[dl.Seq] {
+		s.ack(dl) // our acknowledgement was lost: repeat it
+		return
+	}
+	if s.w.replay != nil && dl.Seq > s.w.replay.to {
+		_ = dl.Skip()
+		s.beyond = true
+		return
+	}
+	s.d.catchUp(s.ctx, dl.Seq)
+	if !domain.MatchEventType(s.w.target.Load().filters, dl.Event.Type) {
+		s.ack(dl)
+		s.done[dl.Seq] = true
+		return
+	}
+	h := &heldEvent{dl: dl, event: dl.Event, attempt: dl.Attempt}
+	s.held[dl.Seq] = h
+	q := s.queues[dl.Subject]
+	i, _ := slices.BinarySearchFunc(q, dl.Seq, func(x *heldEvent, seq uint64) int { return cmpSeq(x.event.Sequence, seq) })
+	s.queues[dl.Subject] = slices.Insert(q, i, h)
+	s.kick(dl.Subject)
+}
+
+func cmpSeq(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// newTurn starts a turn: this node was just given the consumer (or given it
+// back), so whatever was handed out before is of unknown fate.
+func (s *session) newTurn(pin string) {
+	s.pin = pin
+	info, err := s.dur.Info(s.ctx)
+	if err != nil {
+		// Without the consumer's state, guard everything up to where
+		// the log stands.
+		s.d.log.Warn("webhooks: consumer state", slog.String("consumer", s.w.name), slog.Any("err", err))
+		info.Delivered, _ = s.d.cfg.Store.LastSequence(s.ctx)
+	}
+	s.base, s.floor, s.guardTo = info.AckFloor, info.AckFloor, info.Delivered
+	s.guarded = s.guardTo > s.floor
+	s.earlier = map[string][]uint64{}
+}
+
+// clear reports whether h, the first held event of its record, may go out:
+// no earlier event of its record can still be outstanding elsewhere.
+func (s *session) clear(subject string, h *heldEvent) bool {
+	if !s.guarded {
+		return true
+	}
+	seqs, ok := s.earlier[subject]
+	if !ok {
+		var err error
+		seqs, err = s.d.cfg.Store.SubjectSequences(s.ctx, subject, s.base, s.guardTo)
+		if err != nil {
+			return false // asked again at the next poll
+		}
+		s.earlier[subject] = seqs
+	}
+	for _, p := range seqs {
+		if p >= h.event.Sequence {
+			break
+		}
+		if p > s.floor && !s.done[p] {
+			return false
+		}
+	}
+	return true
+}
+
+// kick starts delivering a record's first held event if it may go.
+func (s *session) kick(subject string) {
+	q := s.queues[subject]
+	if len(q) == 0 || q[0].out {
+		return
+	}
+	if !s.clear(subject, q[0]) {
+		s.blocked[subject] = true
+		return
+	}
+	delete(s.blocked, subject)
+	h := q[0]
+	h.out = true
+	s.heads.Go(func() {
+		s.d.deliverUntilDone(s.ctx, s.w, s.slots, h)
+		s.results <- h
+	})
+}
+
+// finish takes a delivering goroutine's report.
+func (s *session) finish(h *heldEvent) {
+	h.out = false
+	if !h.ok {
+		return // stopping: handed back in stop
+	}
+	s.ack(h.dl)
+	seq := h.event.Sequence
+	s.done[seq] = true
+	delete(s.held, seq)
+	subject := h.dl.Subject
+	if q := s.queues[subject]; len(q) > 0 && q[0] == h {
+		if len(q) == 1 {
+			delete(s.queues, subject)
+		} else {
+			s.queues[subject] = q[1:]
+		}
+	}
+	s.kick(subject)
+	if s.guarded {
+		// An event of another record may have waited for this one.
+		for subj := range s.blocked {
+			s.kick(subj)
+		}
+	}
+}
+
+// ack acknowledges and waits for the server, so the next event of the
+// record never overtakes this one.
+func (s *session) ack(dl *eventstore.Delivery) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), 5*time.Second)
+	defer cancel()
+	if err := dl.Ack(ctx); err != nil {
+		// It comes back and is acknowledged then (done says so).
+		s.d.log.Debug("webhooks: ack", slog.String("consumer", s.w.name), slog.Any("err", err))
+	}
+}
+
+// refresh reads the consumer's state: it lifts the guard once the floor has
+// passed it, and reports whether a replay is complete.
+func (s *session) refresh() bool {
+	if s.pin == "" {
+		return false // nothing handed out yet
+	}
+	info, err := s.dur.Info(s.ctx)
+	if err != nil {
+		return false
+	}
+	s.floor = max(s.floor, info.AckFloor)
+	for seq := range s.done {
+		if seq <= s.floor {
+			delete(s.done, seq)
+		}
+	}
+	if s.guarded {
+		if s.floor >= s.guardTo {
+			s.guarded, s.earlier = false, nil
+		}
+		for subj := range s.blocked {
+			s.kick(subj)
+		}
+	}
+	if r := s.w.replay; r != nil && len(s.held) == 0 && !s.guarded && info.AckPending == 0 &&
+		(s.beyond || info.Pending == 0 || info.Delivered >= r.to) {
+		s.d.finishReplay(s.w)
+		return true
+	}
+	return false
+}
+
+// stop ends the session: pulling stops, every attempt in flight ends (one
+// that got its 2xx is acknowledged), and every other held event, including
+// those still in the reader's buffer, is handed back at once; then the pin
+// is given up so another node (or the next start) takes over without
+// waiting.
+func (s *session) stop(in <-chan turnInput) {
+	s.dur.Drain()
+	for x := range in {
+		if x.dl != nil {
+			if _, ok := s.held[x.dl.Seq]; !ok {
+				_ = x.dl.Release()
+			}
+		}
+	}
+	go func() {
+		s.heads.Wait()
+		close(s.results)
+	}()
+	for h := range s.results {
+		h.out = false
+		if h.ok {
+			s.ack(h.dl)
+			delete(s.held, h.event.Sequence)
+		}
+	}
+	for _, h := range s.held {
+		_ = h.dl.Release()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.dur.Unpin(ctx); err != nil {
+		s.d.log.Debug("webhooks: unpin", slog.String("consumer", s.w.name), slog.Any("err", err))
+	}
+}
+
+// deliverUntilDone attempts one event until it gets a 2xx or ctx ends,
+// waiting the retry schedule between attempts; each attempt takes a slot.
+func (d *Dispatcher) deliverUntilDone(ctx context.Context, w *worker, slots chan struct{}, h *heldEvent) {
+	e := h.event
+	for {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		t := w.target.Load()
+		res := d.attempt(ctx, t, e)
+		<-slots
+		if ctx.Err() != nil && res.status == 0 {
+			return
+		}
+		rec := projections.DeliveryAttempt{Tenant: t.tenant, ConnectionID: t.id, EventID: e.ID, EventType: e.Type,
+			Sequence: e.Sequence, Attempt: h.attempt, HTTPStatus: res.status, Latency: res.latency,
+			Response: res.snippet, Error: res.err, At: res.at.UTC()}
+		if w.replay != nil {
+			rec.Replay = w.replay.id
+		}
+		if res.ok() {
+			rec.Status = projections.DeliveryDelivered
+			w.succeeded()
+			d.cfg.Deliveries.Record(rec)
+			h.ok = true
+			return
+		}
+		rec.Status = projections.DeliveryFailed
+		since := w.failed(res.at)
+		delay := domain.RetryDelay(d.cfg.Webhook.RetrySchedule, int(h.attempt)+1, rand.Float64())
+		if w.replay == nil && res.at.Sub(since) >= d.cfg.Webhook.DisableAfter && d.disable(ctx, t, since, res) {
+			d.cfg.Deliveries.Record(rec)
+			<-ctx.Done() // the webhook list stops this worker; the event waits for an enable
+			return
+		}
+		rec.NextAttempt = res.at.Add(delay).UTC()
+		d.cfg.Deliveries.Record(rec)
+		h.attempt++
+		sleep(ctx, delay)
+	}
+}
+
+// failed notes a failed attempt and returns when the current run of
+// failures began.
+func (w *worker) failed(at time.Time) time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.failing.IsZero() {
+		w.failing = at
+	}
+	return w.failing
+}
+
+// succeeded ends a run of failures.
+func (w *worker) succeeded() {
+	w.mu.Lock()
+	w.failing = time.Time{}
+	w.mu.Unlock()
+}
+
+// disable records that an endpoint failed for too long. Every node that
+// reaches the same conclusion names the same command, so it lands once; so
+// do several records of one webhook that reach it at once.
+func (d *Dispatcher) disable(ctx context.Context, t *webhookTarget, since time.Time, res attemptResult) bool {
+	reason := "the endpoint failed every attempt for " + res.at.Sub(since).Round(time.Second).String() + "; last: " + res.summary()
+	meta := commands.Meta{Tenant: t.tenant, Actor: "system:webhooks",
+		CommandID: "webhook-disable-" + t.id + "-" + since.UTC().Format("20060102T150405.000000000")}
+	if _, err := d.cfg.Commands.DisableWebhook(ctx, meta, t.id, reason, since); err != nil {
+		d.log.Error("webhooks: disable", slog.String("connection", t.id), slog.Any("err", err))
+		return false
+	}
+	d.log.Warn("webhooks: disabled a failing endpoint", slog.String("tenant", t.tenant), slog.String("connection", t.id),
+		slog.Time("failing_since", since))
+	return true
+}
