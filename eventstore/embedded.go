@@ -28,6 +28,9 @@ func startEmbedded(cfg Config, writerSyncs bool) (*server.Server, error) {
 		if err != nil {
 			return nil, err
 		}
+		if opts.Users, err = listenUsers(cfg); err != nil {
+			return nil, err
+		}
 		opts.Host, opts.Port = host, port
 	}
 	switch cfg.Sync {

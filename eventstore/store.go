@@ -52,7 +52,11 @@ type Config struct {
 	URL        string // an external server or cluster; empty starts the embedded one
 	Sync       string // SyncAlways (default) or SyncInterval; embedded only
 	ListenAddr string // if set, the embedded server also listens here for downstream clients
-	Replicas   int    // stream replicas on an external cluster (default 1)
+	// ListenUser and ListenPassword are what a downstream client must give
+	// on ListenAddr; it may read the stream and never write it (auth.go).
+	ListenUser, ListenPassword string
+	Replicas                   int    // stream replicas on an external cluster (default 1)
+	internalPassword           string // this process's own, new on every Open
 }
 
 // maxInflightBatches bounds the atomic batches the raw bench has in flight.
@@ -74,10 +78,14 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	s := &Store{}
 	var err error
 	if cfg.URL == "" {
+		if cfg.internalPassword, err = newInternalPassword(cfg); err != nil {
+			return nil, err
+		}
 		if s.ns, err = startEmbedded(cfg, writerSyncs(cfg)); err != nil {
 			return nil, err
 		}
-		s.nc, err = nats.Connect("", nats.InProcessServer(s.ns), nats.Name("portcullis"))
+		s.nc, err = nats.Connect("", nats.InProcessServer(s.ns), nats.Name("portcullis"),
+			nats.UserInfo(internalUser, cfg.internalPassword))
 	} else {
 		s.nc, err = nats.Connect(cfg.URL, nats.Name("portcullis"), nats.MaxReconnects(-1))
 	}

@@ -73,7 +73,11 @@ type Config struct {
 	NATSURL    string
 	Sync       string
 	NATSListen string
-	AdminToken string // from PORTCULLIS_ADMIN_TOKEN only: a flag would show in ps
+	// NATSUser and NATSPassword are the downstream client's credentials on
+	// NATSListen (read-only on the stream); the password comes from the
+	// environment only.
+	NATSUser, NATSPassword string
+	AdminToken             string // from PORTCULLIS_ADMIN_TOKEN only: a flag would show in ps
 	// RateLimit and RateBurst bound each authenticated caller (requests/s,
 	// 0 = the default, negative = off); TokenRateLimit bounds each client
 	// address on the OAuth2 token endpoint.
@@ -104,7 +108,9 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Listen, "listen", env("PORTCULLIS_LISTEN", ":8080"), "HTTP listen address (env PORTCULLIS_LISTEN)")
 	fs.StringVar(&c.NATSURL, "nats-url", env("PORTCULLIS_NATS_URL", ""), "external NATS server or cluster; empty runs one embedded (env PORTCULLIS_NATS_URL)")
 	fs.StringVar(&c.Sync, "sync", env("PORTCULLIS_SYNC", eventstore.SyncAlways), "always: fsync before every ack; interval: every 2 min, unsafe on power loss (env PORTCULLIS_SYNC)")
-	fs.StringVar(&c.NATSListen, "nats-listen", env("PORTCULLIS_NATS_LISTEN", ""), "let the embedded NATS server also listen here, e.g. 127.0.0.1:4222 (env PORTCULLIS_NATS_LISTEN)")
+	fs.StringVar(&c.NATSListen, "nats-listen", env("PORTCULLIS_NATS_LISTEN", ""), "let the embedded NATS server also listen here, e.g. 127.0.0.1:4222, for downstream clients with --nats-user (env PORTCULLIS_NATS_LISTEN)")
+	fs.StringVar(&c.NATSUser, "nats-user", env("PORTCULLIS_NATS_USER", ""), "the downstream client's user on --nats-listen, read-only on the stream; its password is PORTCULLIS_NATS_PASSWORD (env PORTCULLIS_NATS_USER)")
+	c.NATSPassword = os.Getenv("PORTCULLIS_NATS_PASSWORD")
 	fs.Float64Var(&c.RateLimit, "rate-limit", envFloat("PORTCULLIS_RATE_LIMIT", 1000), "requests per second per caller; negative turns it off (env PORTCULLIS_RATE_LIMIT)")
 	fs.IntVar(&c.RateBurst, "rate-burst", int(envFloat("PORTCULLIS_RATE_BURST", 2000)), "requests a caller may send at once (env PORTCULLIS_RATE_BURST)")
 	fs.Float64Var(&c.TokenRateLimit, "token-rate-limit", envFloat("PORTCULLIS_TOKEN_RATE_LIMIT", 1), "OAuth2 token requests per second per client address, burst 10 (env PORTCULLIS_TOKEN_RATE_LIMIT)")
@@ -134,7 +140,8 @@ func env(name, def string) string {
 }
 
 func (c Config) storeConfig() eventstore.Config {
-	return eventstore.Config{DataDir: c.DataDir, URL: c.NATSURL, Sync: c.Sync, ListenAddr: c.NATSListen}
+	return eventstore.Config{DataDir: c.DataDir, URL: c.NATSURL, Sync: c.Sync, ListenAddr: c.NATSListen,
+		ListenUser: c.NATSUser, ListenPassword: c.NATSPassword}
 }
 
 // Main is a running server: every part, opened in order by Run and closed in

@@ -60,6 +60,8 @@ func (c *Config) bindWebhookFlags(fs *flag.FlagSet) {
 		"disable a webhook whose endpoint has failed for this long (env PORTCULLIS_WEBHOOK_DISABLE_AFTER)")
 	fs.DurationVar(&c.Webhook.RotationOverlap, "webhook-rotation-overlap", envDuration("PORTCULLIS_WEBHOOK_ROTATION_OVERLAP", 24*time.Hour),
 		"how long a rotated-out signing secret keeps signing by default (env PORTCULLIS_WEBHOOK_ROTATION_OVERLAP)")
+	fs.IntVar(&c.Webhook.Parallel, "webhook-parallel", int(envFloat("PORTCULLIS_WEBHOOK_PARALLEL", 32)),
+		"attempts one webhook has in flight at once, each for a different record (env PORTCULLIS_WEBHOOK_PARALLEL)")
 }
 
 // parseWebhook turns the webhook flags' text into the delivery config.
