@@ -45,6 +45,7 @@ func (s *Store) SubscribeTenant(ctx context.Context, tenant string, from uint64)
 type DurableConfig struct {
 	Name     string        // unique per stream: [A-Za-z0-9_-]
 	Tenant   string        // only this tenant's events are delivered
+	Owner    string        // kept with it, for whoever cleans up consumers whose owner is gone
 	StartSeq uint64        // the first position it may deliver (0 or 1 = the beginning)
 	AckWait  time.Duration // an unacknowledged delivery is redelivered after this
 	// Window is how many events may be handed out and not yet acknowledged
@@ -101,7 +102,7 @@ func (s *Store) OpenDurable(ctx context.Context, cfg DurableConfig) (*Durable, e
 		AckWait:        cfg.AckWait,
 		MaxDeliver:     -1,
 		MaxAckPending:  window,
-		Metadata:       map[string]string{"tenant": cfg.Tenant},
+		Metadata:       map[string]string{"tenant": cfg.Tenant, "owner": cfg.Owner},
 		PriorityGroups: []string{durableGroup},
 		PriorityPolicy: jetstream.PriorityPolicyPinned,
 		PinnedTTL:      pinned,
@@ -139,6 +140,7 @@ func (s *Store) DeleteDurable(ctx context.Context, name string) error {
 type DurableInfo struct {
 	Name       string
 	Tenant     string
+	Owner      string
 	Delivered  uint64 // the last position it handed out for the first time
 	AckFloor   uint64 // every event of its filter up to here is acknowledged
 	AckPending int    // events handed out and not yet acknowledged
@@ -146,7 +148,7 @@ type DurableInfo struct {
 }
 
 func durableInfo(ci *jetstream.ConsumerInfo) DurableInfo {
-	return DurableInfo{Name: ci.Name, Tenant: ci.Config.Metadata["tenant"], Delivered: ci.Delivered.Stream,
+	return DurableInfo{Name: ci.Name, Tenant: ci.Config.Metadata["tenant"], Owner: ci.Config.Metadata["owner"], Delivered: ci.Delivered.Stream,
 		AckFloor: ci.AckFloor.Stream, AckPending: ci.NumAckPending, Pending: ci.NumPending}
 }
 

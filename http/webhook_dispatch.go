@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -63,8 +64,49 @@ type worker struct {
 	failing time.Time // start of the current run of failures, as this node saw it
 }
 
+// Consumer name prefixes: a connection's live consumer and a replay's.
+const (
+	livePrefix   = "wh-"
+	replayPrefix = "whr-"
+)
+
 // durableName is the consumer of a connection.
-func durableName(connID string) string { return "wh-" + connID }
+func durableName(connID string) string { return livePrefix + connID }
+
+// sweep deletes, once at start, the consumers of webhooks that were
+// disconnected and of replays that completed while no node ran to delete
+// them. It asks the command side, which reads the log, so a read model
+// that lags cannot make it delete a live webhook's position.
+func (d *Dispatcher) sweep() {
+	list, err := d.cfg.Store.Durables(d.ctx, "wh")
+	if err != nil {
+		d.log.Warn("webhooks: list consumers", slog.Any("err", err))
+		return
+	}
+	for _, di := range list {
+		conn, replay := strings.TrimPrefix(di.Name, livePrefix), ""
+		if strings.HasPrefix(di.Name, replayPrefix) {
+			conn, replay = di.Owner, strings.TrimPrefix(di.Name, replayPrefix)
+		} else if !strings.HasPrefix(di.Name, livePrefix) {
+			continue
+		}
+		if di.Tenant == "" || conn == "" {
+			continue // not one of ours, or from before owners were kept
+		}
+		c, err := d.cfg.Commands.Connection(d.ctx, di.Tenant, conn)
+		if err != nil {
+			continue
+		}
+		if c.Exists() && (replay == "" || slices.Contains(c.Replays, replay)) {
+			continue
+		}
+		if err := d.cfg.Store.DeleteDurable(d.ctx, di.Name); err != nil {
+			d.log.Warn("webhooks: delete consumer", slog.String("consumer", di.Name), slog.Any("err", err))
+			continue
+		}
+		d.log.Info("webhooks: deleted the consumer of a webhook that is gone", slog.String("consumer", di.Name))
+	}
+}
 
 // NewDispatcher prepares a deliverer; Run starts it.
 func NewDispatcher(cfg DispatcherConfig) *Dispatcher {
@@ -84,6 +126,7 @@ func NewDispatcher(cfg DispatcherConfig) *Dispatcher {
 // Run starts following the webhook list in the background.
 func (d *Dispatcher) Run() {
 	d.loop.Go(func() {
+		d.sweep()
 		t := time.NewTicker(d.cfg.Poll)
 		defer t.Stop()
 		for {
@@ -218,7 +261,7 @@ func (d *Dispatcher) work(ctx context.Context, w *worker) {
 			<-ctx.Done() // the list will stop this worker
 			return
 		}
-		dur, err := d.cfg.Store.OpenDurable(ctx, eventstore.DurableConfig{Name: w.name, Tenant: t.tenant,
+		dur, err := d.cfg.Store.OpenDurable(ctx, eventstore.DurableConfig{Name: w.name, Tenant: t.tenant, Owner: t.id,
 			StartSeq: start, AckWait: d.cfg.Webhook.Lease, Window: d.cfg.Webhook.Window})
 		if err != nil {
 			if ctx.Err() == nil {

@@ -212,7 +212,7 @@ type replayRun struct {
 func pendingReplays(c projections.TenantConnection) []*replayRun {
 	var out []*replayRun
 	for _, r := range c.Replays {
-		out = append(out, &replayRun{id: r.ID, name: "whr-" + r.ID, from: r.From, to: r.To})
+		out = append(out, &replayRun{id: r.ID, name: replayPrefix + r.ID, from: r.From, to: r.To})
 	}
 	return out
 }
