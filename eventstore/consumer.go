@@ -275,6 +275,11 @@ func (d *Durable) Unpin(ctx context.Context) error {
 // this one will not come back.
 func (dl *Delivery) Ack(ctx context.Context) error { return dl.msg.DoubleAck(ctx) }
 
+// AckAsync marks the event handled without waiting for the server: for
+// events whose order does not matter (ones the caller skips). A lost
+// acknowledgement brings the event back.
+func (dl *Delivery) AckAsync() error { return dl.msg.Ack() }
+
 // Retry hands the event back to be delivered again after delay, to
 // whichever process pulls then.
 func (dl *Delivery) Retry(delay time.Duration) error { return dl.msg.NakWithDelay(delay) }

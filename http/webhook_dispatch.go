@@ -123,6 +123,9 @@ func NewDispatcher(cfg DispatcherConfig) *Dispatcher {
 		workers: map[string]*worker{}}
 }
 
+// Parallel is how many attempts one webhook may have in flight.
+func (d *Dispatcher) Parallel() int { return d.cfg.Webhook.Parallel }
+
 // Run starts following the webhook list in the background.
 func (d *Dispatcher) Run() {
 	d.loop.Go(func() {

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/portcullis/portcullis/commands"
@@ -58,11 +59,12 @@ type session struct {
 // heldEvent is one event a session holds until it is acknowledged or
 // handed back.
 type heldEvent struct {
-	dl      *eventstore.Delivery // the latest hand-out; acks go to it
+	dl      atomic.Pointer[eventstore.Delivery] // the latest hand-out; acks go to it
 	event   domain.Event
+	subject string
 	attempt uint64 // the number of the next attempt
 	out     bool   // a goroutine is delivering it
-	ok      bool   // delivered (set by that goroutine before it reports)
+	ok      bool   // delivered and acknowledged (set by that goroutine before it reports)
 }
 
 // turnInput is what the reader passes on: a hand-out, or why it stopped.
@@ -123,7 +125,7 @@ func (s *session) loop(in <-chan turnInput) bool {
 			s.finish(h)
 		case <-extend.C:
 			for _, h := range s.held {
-				_ = h.dl.Extend()
+				_ = h.dl.Load().Extend()
 			}
 		case <-poll.C:
 			if s.guarded || s.w.replay != nil {
@@ -148,11 +150,11 @@ func (s *session) admit(dl *eventstore.Delivery, decodeErr error) {
 		return
 	}
 	if h, ok := s.held[dl.Seq]; ok {
-		h.dl = dl // handed out again (a lease ran out): answer the newest
+		h.dl.Store(dl) // handed out again (a lease ran out): answer the newest
 		return
 	}
 	if s.done[dl.Seq] {
-		s.ack(dl) // our acknowledgement was lost: repeat it
+		_ = dl.AckAsync() // our acknowledgement was lost: repeat it
 		return
 	}
 	if s.w.replay != nil && dl.Seq > s.w.replay.to {
@@ -162,11 +164,13 @@ func (s *session) admit(dl *eventstore.Delivery, decodeErr error) {
 	}
 	s.d.catchUp(s.ctx, dl.Seq)
 	if !domain.MatchEventType(s.w.target.Load().filters, dl.Event.Type) {
-		s.ack(dl)
+		// Not sent, so its order does not matter.
+		_ = dl.AckAsync()
 		s.done[dl.Seq] = true
 		return
 	}
-	h := &heldEvent{dl: dl, event: dl.Event, attempt: dl.Attempt}
+	h := &heldEvent{event: dl.Event, subject: dl.Subject, attempt: dl.Attempt}
+	h.dl.Store(dl)
 	s.held[dl.Seq] = h
 	q := s.queues[dl.Subject]
 	i, _ := slices.BinarySearchFunc(q, dl.Seq, func(x *heldEvent, seq uint64) int { return cmpSeq(x.event.Sequence, seq) })
@@ -240,7 +244,9 @@ func (s *session) kick(subject string) {
 	h := q[0]
 	h.out = true
 	s.heads.Go(func() {
-		s.d.deliverUntilDone(s.ctx, s.w, s.slots, h)
+		if s.d.deliverUntilDone(s.ctx, s.w, s.slots, h) {
+			h.ok = s.ack(h.dl.Load())
+		}
 		s.results <- h
 	})
 }
@@ -248,14 +254,16 @@ func (s *session) kick(subject string) {
 // finish takes a delivering goroutine's report.
 func (s *session) finish(h *heldEvent) {
 	h.out = false
+	subject := h.subject
 	if !h.ok {
-		return // stopping: handed back in stop
+		// Stopping (handed back in stop), or delivered but the server did
+		// not confirm the acknowledgement: send it again.
+		s.kick(subject)
+		return
 	}
-	s.ack(h.dl)
 	seq := h.event.Sequence
 	s.done[seq] = true
 	delete(s.held, seq)
-	subject := h.dl.Subject
 	if q := s.queues[subject]; len(q) > 0 && q[0] == h {
 		if len(q) == 1 {
 			delete(s.queues, subject)
@@ -272,15 +280,18 @@ func (s *session) finish(h *heldEvent) {
 	}
 }
 
-// ack acknowledges and waits for the server, so the next event of the
-// record never overtakes this one.
-func (s *session) ack(dl *eventstore.Delivery) {
+// ack acknowledges a delivered event and waits for the server, so the next
+// event of the record never overtakes this one; it reports whether the
+// server confirmed. A delivered event whose acknowledgement failed is sent
+// again later (at least once).
+func (s *session) ack(dl *eventstore.Delivery) bool {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), 5*time.Second)
 	defer cancel()
 	if err := dl.Ack(ctx); err != nil {
-		// It comes back and is acknowledged then (done says so).
 		s.d.log.Debug("webhooks: ack", slog.String("consumer", s.w.name), slog.Any("err", err))
+		return false
 	}
+	return true
 }
 
 // refresh reads the consumer's state: it lifts the guard once the floor has
@@ -336,12 +347,11 @@ func (s *session) stop(in <-chan turnInput) {
 	for h := range s.results {
 		h.out = false
 		if h.ok {
-			s.ack(h.dl)
 			delete(s.held, h.event.Sequence)
 		}
 	}
 	for _, h := range s.held {
-		_ = h.dl.Release()
+		_ = h.dl.Load().Release()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -350,21 +360,22 @@ func (s *session) stop(in <-chan turnInput) {
 	}
 }
 
-// deliverUntilDone attempts one event until it gets a 2xx or ctx ends,
-// waiting the retry schedule between attempts; each attempt takes a slot.
-func (d *Dispatcher) deliverUntilDone(ctx context.Context, w *worker, slots chan struct{}, h *heldEvent) {
+// deliverUntilDone attempts one event until it gets a 2xx (true) or ctx
+// ends, waiting the retry schedule between attempts; each attempt takes a
+// slot.
+func (d *Dispatcher) deliverUntilDone(ctx context.Context, w *worker, slots chan struct{}, h *heldEvent) bool {
 	e := h.event
 	for {
 		select {
 		case slots <- struct{}{}:
 		case <-ctx.Done():
-			return
+			return false
 		}
 		t := w.target.Load()
 		res := d.attempt(ctx, t, e)
 		<-slots
 		if ctx.Err() != nil && res.status == 0 {
-			return
+			return false
 		}
 		rec := projections.DeliveryAttempt{Tenant: t.tenant, ConnectionID: t.id, EventID: e.ID, EventType: e.Type,
 			Sequence: e.Sequence, Attempt: h.attempt, HTTPStatus: res.status, Latency: res.latency,
@@ -376,8 +387,7 @@ func (d *Dispatcher) deliverUntilDone(ctx context.Context, w *worker, slots chan
 			rec.Status = projections.DeliveryDelivered
 			w.succeeded()
 			d.cfg.Deliveries.Record(rec)
-			h.ok = true
-			return
+			return true
 		}
 		rec.Status = projections.DeliveryFailed
 		since := w.failed(res.at)
@@ -385,7 +395,7 @@ func (d *Dispatcher) deliverUntilDone(ctx context.Context, w *worker, slots chan
 		if w.replay == nil && res.at.Sub(since) >= d.cfg.Webhook.DisableAfter && d.disable(ctx, t, since, res) {
 			d.cfg.Deliveries.Record(rec)
 			<-ctx.Done() // the webhook list stops this worker; the event waits for an enable
-			return
+			return false
 		}
 		rec.NextAttempt = res.at.Add(delay).UTC()
 		d.cfg.Deliveries.Record(rec)

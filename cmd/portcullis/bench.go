@@ -211,6 +211,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	b.ingestPeak()
+	if err := b.webhooks(ctx); err != nil {
+		return err
+	}
 	if err := b.timeTravel(10_000, "10k"); err != nil {
 		return err
 	}
@@ -224,7 +227,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	r := &benchReport{N: *n, Sync: *syncMode, CPUs: runtime.NumCPU()}
-	for _, f := range append(append(benchFigures(), benchAuditFigures()...), readSpecs...) {
+	for _, f := range slices.Concat(benchFigures(), benchAuditFigures(), readSpecs, benchWebhookFigures()) {
 		if x, ok := b.spent[f.name]; ok {
 			r.add(f.name, f.label, f.unit, x)
 		}
@@ -249,6 +252,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	r.ratio("http_create_c1", "inproc_create_c1", 0)
 	r.ratio("http_create_c64", "inproc_create_c64", 0)
 	credentialReadRatios(r, sizes)
+	r.ratio("webhook_deliver", "raw_post", 0.5)
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"slices"
 	"testing"
 )
 
@@ -31,7 +32,7 @@ func TestBenchSmoke(t *testing.T) {
 	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
 		t.Fatalf("bench output is not JSON: %v\n%s", err, stdout.String())
 	}
-	for _, f := range benchFigures() {
+	for _, f := range slices.Concat(benchFigures(), benchWebhookFigures()) {
 		if _, ok := got.Figures[f.name]; !ok {
 			t.Errorf("figure %s missing", f.name)
 		}
@@ -45,7 +46,7 @@ func TestBenchSmoke(t *testing.T) {
 		"inproc_update_c64/raw_publish_c64", "bare_update_c1/raw_publish_c1", "bare_update_c64/raw_publish_c64",
 		"inproc_create_c1/raw_batch_c1", "inproc_create_c64/raw_batch_c64",
 		"http_update_c1/inproc_update_c1", "http_update_c64/inproc_update_c64",
-		"http_create_c1/inproc_create_c1", "http_create_c64/inproc_create_c64"} {
+		"http_create_c1/inproc_create_c1", "http_create_c64/inproc_create_c64", "webhook_deliver/raw_post"} {
 		r, ok := got.Ratios[name]
 		if !ok {
 			t.Errorf("ratio %s missing", name)

@@ -1,0 +1,293 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/portcullis/portcullis/commands"
+	"github.com/portcullis/portcullis/domain"
+	phttp "github.com/portcullis/portcullis/http"
+)
+
+// The webhook side of the bench: how fast one webhook drains a backlog of
+// signed deliveries into a local receiver that does nothing, against a
+// plain loop of POSTs to the same receiver with as many requests in flight
+// as a webhook may have; and how late deliveries arrive while events come
+// at a steady 1,000 per second.
+
+// benchWebhookRecords is how many individuals the webhook scenarios
+// update: enough records that deliveries can go side by side.
+const benchWebhookRecords = 256
+
+// benchWebhookLagRate is the steady rate of the lag scenario, events/s.
+const benchWebhookLagRate = 1000
+
+// benchWebhookFigures are the figures of this file, in report order.
+func benchWebhookFigures() []benchFigureSpec {
+	return []benchFigureSpec{
+		{"raw_post", "raw HTTP POST loop to a no-op receiver, as many in flight as a webhook", "requests/s"},
+		{"webhook_deliver", "one webhook draining a backlog into the same receiver, signed", "deliveries/s"},
+		{"webhook_lag_1k", "webhook at a steady 1,000 events/s: rate reached; P = decided → received", "events/s"},
+	}
+}
+
+// benchReceiver is a local endpoint that answers 204 to everything. In lag
+// mode it also reads each body's id and occurred_at and keeps how late the
+// first delivery of each event came.
+type benchReceiver struct {
+	srv   *http.Server
+	url   string
+	count atomic.Int64
+	bytes atomic.Int64
+	lag   atomic.Bool
+
+	mu   sync.Mutex
+	seen map[string]bool
+	lags []time.Duration
+}
+
+func startBenchReceiver() (*benchReceiver, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	rc := &benchReceiver{url: "http://" + ln.Addr().String() + "/hook", seen: map[string]bool{}}
+	rc.srv = &http.Server{Handler: http.HandlerFunc(rc.serve), ReadHeaderTimeout: 10 * time.Second}
+	go rc.srv.Serve(ln)
+	return rc, nil
+}
+
+func (rc *benchReceiver) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	if rc.lag.Load() {
+		at := time.Now()
+		var ev struct {
+			ID         string    `json:"id"`
+			OccurredAt time.Time `json:"occurred_at"`
+		}
+		if json.Unmarshal(body, &ev) == nil && ev.ID != "" {
+			rc.mu.Lock()
+			if !rc.seen[ev.ID] {
+				rc.seen[ev.ID] = true
+				rc.lags = append(rc.lags, at.Sub(ev.OccurredAt))
+			}
+			rc.mu.Unlock()
+		}
+	}
+	rc.bytes.Add(int64(len(body)))
+	rc.count.Add(1)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (rc *benchReceiver) close() { rc.srv.Close() }
+
+// waitCount waits until the receiver has answered n requests in all.
+func (rc *benchReceiver) waitCount(ctx context.Context, n int64, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for rc.count.Load() < n {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d requests arrived within %s, want %d", rc.count.Load(), within, n)
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return nil
+}
+
+// webhooks measures the webhook figures on a server of its own.
+func (b *bench) webhooks(ctx context.Context) error {
+	rc, err := startBenchReceiver()
+	if err != nil {
+		return err
+	}
+	defer rc.close()
+	var tok [24]byte
+	_, _ = rand.Read(tok[:])
+	m := &Main{Config: Config{DataDir: filepath.Join(b.dir, "webhooks"), Listen: "127.0.0.1:0", Sync: b.sync,
+		AdminToken: "pcat_" + base64.RawURLEncoding.EncodeToString(tok[:]), Webhook: phttp.WebhookConfig{AllowLoopback: true}}}
+	if err := m.Run(ctx); err != nil {
+		return err
+	}
+	defer m.Close()
+	parallel := m.Webhooks.Parallel()
+	hc := newHTTPBenchClient("http://"+m.HTTP.Addr(), m.Config.AdminToken)
+	defer hc.close()
+	var conn struct {
+		Data struct {
+			ID string `json:"id"`
+		} `json:"data"`
+	}
+	connect := `{"name":"bench","url":"` + rc.url + `","event_types":["individual.updated"]}`
+	if err := hc.do(ctx, http.MethodPost, "/api/v1/integrations/applications/webhook/connect", connect, http.StatusCreated, &conn); err != nil {
+		return err
+	}
+	meta := func() commands.Meta {
+		return commands.Meta{Tenant: domain.DefaultTenant, Actor: "service_user:bench", CommandID: commands.NewCommandID()}
+	}
+	b.step("webhooks: %d individuals", benchWebhookRecords)
+	ids := make([]string, benchWebhookRecords)
+	if _, err := drive(len(ids), benchWide, func(i int) error {
+		res, err := m.Commands.CreateIndividual(ctx, meta(), domain.IndividualFields{FirstName: "Hook", LastName: "Bench" + strconv.Itoa(i)})
+		ids[i] = res.Individual.ID
+		return err
+	}); err != nil {
+		return err
+	}
+	update := func(i int) error {
+		first := "Hook" + strconv.Itoa(i)
+		_, err := m.Commands.UpdateIndividual(ctx, meta(), ids[i%len(ids)], domain.IndividualPatch{FirstName: &first})
+		return err
+	}
+
+	// The backlog: the webhook is disabled while the events are appended,
+	// then enabled and timed until the last one arrived. Raw POSTs of the
+	// same size run before and after it, half each.
+	n := max(b.n, 500)
+	dis, err := m.Commands.DisableWebhook(ctx, meta(), conn.Data.ID, "bench: build a backlog", time.Now())
+	if err != nil {
+		return err
+	}
+	if err := m.Runner.WaitFor(ctx, dis.Position); err != nil {
+		return err
+	}
+	time.Sleep(time.Second) // the dispatcher polls the webhook list and stops the webhook's worker
+	b.step("webhooks: a backlog of %d updates", n)
+	if _, err := drive(n, benchWide, func(i int) error { return update(benchWebhookRecords + i) }); err != nil {
+		return err
+	}
+	if rc.count.Load() != 0 {
+		return fmt.Errorf("webhooks: %d deliveries while the webhook was disabled", rc.count.Load())
+	}
+	body := strings.Repeat("x", 600)
+	raw := func(count int) error {
+		b.step("webhooks: %d raw POSTs, %d in flight", count, parallel)
+		before := rc.count.Load()
+		return b.measure("raw_post", count, func() (time.Duration, error) {
+			d, err := benchPost(ctx, rc.url, body, count, parallel)
+			if err == nil && rc.count.Load()-before != int64(count) {
+				err = errors.New("the receiver did not count every raw POST")
+			}
+			return d, err
+		})
+	}
+	if err := raw(n / 2); err != nil {
+		return err
+	}
+	before := rc.count.Load()
+	rc.bytes.Store(0)
+	b.step("webhooks: enable and drain %d deliveries", n)
+	if err := b.measure("webhook_deliver", n, func() (time.Duration, error) {
+		start := time.Now()
+		if _, err := m.Commands.EnableWebhook(ctx, meta(), conn.Data.ID); err != nil {
+			return 0, err
+		}
+		err := rc.waitCount(ctx, before+int64(n), 5*time.Minute)
+		return time.Since(start), err
+	}); err != nil {
+		return err
+	}
+	if avg := rc.bytes.Load() / int64(n); avg > 0 {
+		body = strings.Repeat("x", int(avg)) // the raw POSTs after carry bodies of the deliveries' size
+	}
+	if err := raw(n - n/2); err != nil {
+		return err
+	}
+
+	// The lag: updates at a steady rate for a few seconds, each delivery's
+	// lateness taken from the event's own decision time.
+	lagEvents := max(b.n, 1000) * 5 / 2
+	b.step("webhooks: %d updates at %d/s, delivery lag", lagEvents, benchWebhookLagRate)
+	rc.lag.Store(true)
+	before = rc.count.Load()
+	issued, err := paced(ctx, lagEvents, benchWebhookLagRate, benchWide, func(i int) error {
+		return update(2*benchWebhookRecords + n + i)
+	})
+	if err != nil {
+		return err
+	}
+	if err := rc.waitCount(ctx, before+int64(lagEvents), 2*time.Minute); err != nil {
+		return err
+	}
+	rc.mu.Lock()
+	b.spent["webhook_lag_1k"] = &benchSpent{count: lagEvents, d: issued, lat: rc.lags}
+	rc.mu.Unlock()
+	return nil
+}
+
+// benchPost sends count POSTs of body to url from concurrency goroutines,
+// over keep-alive connections, and returns how long they took.
+func benchPost(ctx context.Context, url, body string, count, concurrency int) (time.Duration, error) {
+	tr := &http.Transport{MaxIdleConns: 2 * concurrency, MaxIdleConnsPerHost: 2 * concurrency, IdleConnTimeout: time.Minute}
+	client := &http.Client{Transport: tr, Timeout: time.Minute}
+	defer client.CloseIdleConnections()
+	return drive(count, concurrency, func(int) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode/100 != 2 {
+			return fmt.Errorf("raw POST: %d", resp.StatusCode)
+		}
+		return nil
+	})
+}
+
+// paced calls fn for i in [0, n) at rate calls per second, spread over
+// workers goroutines, and returns how long issuing them took (n/rate when
+// the callee keeps up).
+func paced(ctx context.Context, n, rate, workers int, fn func(i int) error) (time.Duration, error) {
+	work := make(chan int, n)
+	var wg sync.WaitGroup
+	var failed atomic.Pointer[error]
+	for range workers {
+		wg.Go(func() {
+			for i := range work {
+				if failed.Load() != nil {
+					continue
+				}
+				if err := fn(i); err != nil {
+					failed.CompareAndSwap(nil, &err)
+				}
+			}
+		})
+	}
+	start := time.Now()
+	every := time.Second / time.Duration(rate)
+	for i := range n {
+		if d := time.Until(start.Add(time.Duration(i) * every)); d > 0 {
+			time.Sleep(d)
+		}
+		if ctx.Err() != nil || failed.Load() != nil {
+			break
+		}
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	if p := failed.Load(); p != nil {
+		return 0, *p
+	}
+	return time.Since(start), ctx.Err()
+}
