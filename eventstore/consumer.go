@@ -176,11 +176,17 @@ func (d *Durable) Info(ctx context.Context) (DurableInfo, error) {
 	return durableInfo(ci), nil
 }
 
-// SubjectSequences lists the positions of subject's events after after and
-// up to upto, in order: which events of one aggregate lie in a range of
-// the log, read with direct gets and no consumer.
-func (s *Store) SubjectSequences(ctx context.Context, subject string, after, upto uint64) ([]uint64, error) {
-	var out []uint64
+// SubjectSeq is an event's subject and position.
+type SubjectSeq struct {
+	Subject string
+	Seq     uint64
+}
+
+// SubjectSequences lists the events of subject (which may be a wildcard)
+// after after and up to upto, in order: which events of which aggregates
+// lie in a range of the log, read with direct gets and no consumer.
+func (s *Store) SubjectSequences(ctx context.Context, subject string, after, upto uint64) ([]SubjectSeq, error) {
+	var out []SubjectSeq
 	next := after + 1
 	for next <= upto {
 		msgs, err := jetstreamext.GetBatch(ctx, s.js, StreamName, 256,
@@ -199,7 +205,7 @@ func (s *Store) SubjectSequences(ctx context.Context, subject string, after, upt
 			if m.Sequence > upto {
 				return out, nil
 			}
-			out = append(out, m.Sequence)
+			out = append(out, SubjectSeq{Subject: m.Subject, Seq: m.Sequence})
 			next = m.Sequence + 1
 			got++
 		}

@@ -50,6 +50,7 @@ type Dispatcher struct {
 	mu          sync.Mutex
 	workers     map[string]*worker // by durable name
 	seen        uint64             // the webhook list's change position last acted on
+	checked     atomic.Uint64      // the read models' position when catchUp last read the list
 }
 
 // worker delivers one connection's events (or one replay of them).
@@ -311,6 +312,11 @@ func sleep(ctx context.Context, d time.Duration) {
 func (d *Dispatcher) catchUp(ctx context.Context, seq uint64) {
 	if d.cfg.Runner.Position() < seq-1 {
 		_ = d.cfg.Runner.WaitFor(ctx, seq-1)
+	}
+	// The webhook list changes only when the read models move.
+	pos := d.cfg.Runner.Position()
+	if d.checked.Swap(pos) == pos {
+		return
 	}
 	if changed, err := d.cfg.DB.WebhooksChanged(); err == nil && changed != d.lastSeen() {
 		if err := d.reconcile(); err != nil {

@@ -52,6 +52,7 @@ type session struct {
 	base    uint64              // the floor when the turn began
 	floor   uint64              // the floor as last read
 	earlier map[string][]uint64 // per record, its positions in (base, guardTo]
+	scanned bool                // earlier holds every record of the range
 	blocked map[string]bool     // records whose first event waits for the guard
 	beyond  bool                // a replay was handed an event past its end
 }
@@ -201,8 +202,13 @@ func (s *session) newTurn(pin string) {
 	}
 	s.base, s.floor, s.guardTo = info.AckFloor, info.AckFloor, info.Delivered
 	s.guarded = s.guardTo > s.floor
-	s.earlier = map[string][]uint64{}
+	s.earlier, s.scanned = nil, false
 }
+
+// guardScan is the longest guarded range read whole at the start of a
+// turn; a longer one (an event stuck for long while many behind it went
+// out) is read record by record as records come up.
+const guardScan = 4096
 
 // clear reports whether h, the first held event of its record, may go out:
 // no earlier event of its record can still be outstanding elsewhere.
@@ -210,12 +216,29 @@ func (s *session) clear(subject string, h *heldEvent) bool {
 	if !s.guarded {
 		return true
 	}
-	seqs, ok := s.earlier[subject]
-	if !ok {
-		var err error
-		seqs, err = s.d.cfg.Store.SubjectSequences(s.ctx, subject, s.base, s.guardTo)
+	if s.earlier == nil && s.guardTo-s.base <= guardScan {
+		// A short range: read it once for every record.
+		all, err := s.d.cfg.Store.SubjectSequences(s.ctx, eventstore.TenantSubjects(s.w.target.Load().tenant), s.base, s.guardTo)
 		if err != nil {
 			return false // asked again at the next poll
+		}
+		s.earlier = map[string][]uint64{}
+		for _, x := range all {
+			s.earlier[x.Subject] = append(s.earlier[x.Subject], x.Seq)
+		}
+		s.scanned = true
+	}
+	seqs, ok := s.earlier[subject]
+	if !ok && !s.scanned {
+		all, err := s.d.cfg.Store.SubjectSequences(s.ctx, subject, s.base, s.guardTo)
+		if err != nil {
+			return false
+		}
+		if s.earlier == nil {
+			s.earlier = map[string][]uint64{}
+		}
+		for _, x := range all {
+			seqs = append(seqs, x.Seq)
 		}
 		s.earlier[subject] = seqs
 	}
@@ -244,8 +267,13 @@ func (s *session) kick(subject string) {
 	h := q[0]
 	h.out = true
 	s.heads.Go(func() {
-		if s.d.deliverUntilDone(s.ctx, s.w, s.slots, h) {
-			h.ok = s.ack(h.dl.Load())
+		h.ok = s.d.deliverUntilDone(s.ctx, s.w, s.slots, h)
+		if h.ok {
+			// Not waited for: the first arrival of each event keeps its
+			// record's order either way, and a lost acknowledgement only
+			// brings the event back as a repeat (or, after a restart,
+			// keeps the guard up until it comes back).
+			_ = h.dl.Load().AckAsync()
 		}
 		s.results <- h
 	})
@@ -256,10 +284,7 @@ func (s *session) finish(h *heldEvent) {
 	h.out = false
 	subject := h.subject
 	if !h.ok {
-		// Stopping (handed back in stop), or delivered but the server did
-		// not confirm the acknowledgement: send it again.
-		s.kick(subject)
-		return
+		return // stopping: handed back in stop
 	}
 	seq := h.event.Sequence
 	s.done[seq] = true
@@ -278,20 +303,6 @@ func (s *session) finish(h *heldEvent) {
 			s.kick(subj)
 		}
 	}
-}
-
-// ack acknowledges a delivered event and waits for the server, so the next
-// event of the record never overtakes this one; it reports whether the
-// server confirmed. A delivered event whose acknowledgement failed is sent
-// again later (at least once).
-func (s *session) ack(dl *eventstore.Delivery) bool {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), 5*time.Second)
-	defer cancel()
-	if err := dl.Ack(ctx); err != nil {
-		s.d.log.Debug("webhooks: ack", slog.String("consumer", s.w.name), slog.Any("err", err))
-		return false
-	}
-	return true
 }
 
 // refresh reads the consumer's state: it lifts the guard once the floor has
