@@ -96,7 +96,7 @@ func allBuckets() [][]byte {
 		bucketCredentialShapes, bucketCredentialShapeNumbers, bucketCredentialTimes, bucketCredentialTimeDays,
 		bucketLocations, bucketBuildings, bucketSpaces, bucketLockingSystems, bucketAccessPoints, bucketPlaceIndex,
 		bucketViewPlacements, bucketViewLinks, bucketViewMembers, bucketViewCounts, bucketViewActivity, bucketViewPeople,
-		bucketViewDepartments, bucketViewActiveSystems}
+		bucketViewDepartments, bucketViewActiveSystems, bucketViewBlocks}
 }
 
 // key joins a tenant and parts into a bbolt key. Tenants and ids are subject

@@ -295,17 +295,12 @@ func (db *DB) SpaceActivity(tenant, id string, asc bool, page domain.Page) ([]Au
 
 func spaceActivity(tx *bolt.Tx, tenant, id string, desc bool, page domain.Page) ([]AuditEntry, error) {
 	var out []AuditEntry
-	s := indexStream(tx.Bucket(bucketViewActivity), key(tenant, id), desc)
+	found, err := blockedIndex(tx, bucketViewActivity, key(tenant, id), positionBlockShift).page(desc, page)
+	if err != nil {
+		return nil, err
+	}
 	entries := tx.Bucket(bucketAudit)
-	for skip := page.Offset(); len(out) < page.Limit; {
-		e, ok := s.next()
-		if !ok {
-			break
-		}
-		if skip > 0 {
-			skip--
-			continue
-		}
+	for _, e := range found {
 		v := entries.Get(seqKey([]byte(tenant), e.seq))
 		if v == nil {
 			continue // not possible while the audit log keeps every event

@@ -197,8 +197,8 @@ func columnsOf(linked []string, column map[string]int) []string {
 // groupMembers reads one page of the credentials of a group's member set,
 // in creation order, and how many match the filter. A filter on
 // status_assignment assigned or pending walks that set instead. Without
-// other filters only the page is read and the total is a counter; with
-// them every member of the set is read.
+// other filters the block counters lead to the page, only the page is read
+// and the total is a counter; with them every member of the set is read.
 func groupMembers(tx *bolt.Tx, tenant, kind, group, set string, f CredentialFilter, desc bool, page domain.Page) ([]Credential, int, error) {
 	switch f.Assignment {
 	case setAssigned, setPending:
@@ -213,8 +213,19 @@ func groupMembers(tx *bolt.Tx, tenant, kind, group, set string, f CredentialFilt
 	prefix := groupKey(tenant, kind, group, set)
 	members := tx.Bucket(bucketViewMembers)
 	if f == (CredentialFilter{}) {
-		out, err := walkIndex(members, prefix, desc, page, load)
-		return out, int(getUint(tx.Bucket(bucketViewCounts), prefix)), err
+		entries, err := blockedIndex(tx, bucketViewMembers, prefix, ordinalBlockShift).page(desc, page)
+		if err != nil {
+			return nil, 0, err
+		}
+		out := make([]Credential, 0, len(entries))
+		for _, e := range entries {
+			c, err := load(e.id)
+			if err != nil {
+				return nil, 0, err
+			}
+			out = append(out, c)
+		}
+		return out, int(getUint(tx.Bucket(bucketViewCounts), prefix)), nil
 	}
 	var out []Credential
 	total := 0

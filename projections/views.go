@@ -30,12 +30,14 @@ var (
 	bucketViewPlacements = []byte("view_placements")
 	// tenant,credential → credentialLinks
 	bucketViewLinks = []byte("view_links")
-	// tenant,kind,group,set 0x00 be64 credential ordinal → credential id
+	// tenant,kind,group,set 0x00 be64 credential ordinal → credential id,
+	// a blocked index (blockindex.go)
 	bucketViewMembers = []byte("view_members")
 	// tenant,kind,group,counter → be64 count
 	bucketViewCounts = []byte("view_counts")
 	// tenant,space 0x00 be64 position → empty: the events that concerned a
-	// space, its access points or the credentials linked to them
+	// space, its access points or the credentials linked to them, a
+	// blocked index
 	bucketViewActivity = []byte("view_activity")
 	// tenant,individual → person: the department each person is listed under
 	bucketViewPeople = []byte("view_people")
@@ -315,15 +317,16 @@ func compareGroups(a, b groupCount) int {
 // member lists (delta 1) or unlists (delta -1) the credential under sets of
 // group g. The tenant group keeps counters only.
 func (l *credentialLinks) member(tx *bolt.Tx, tenant, id string, g groupCount, sets []string, delta int64) error {
-	members, counts := tx.Bucket(bucketViewMembers), tx.Bucket(bucketViewCounts)
+	counts := tx.Bucket(bucketViewCounts)
 	for _, set := range sets {
 		k := groupKey(tenant, g.Kind, g.ID, set)
 		if g.Kind != groupTenant {
+			members := blockedIndex(tx, bucketViewMembers, k, ordinalBlockShift)
 			var err error
 			if delta > 0 {
-				err = members.Put(seqKey(k, l.Ordinal), []byte(id))
+				err = members.put(l.Ordinal, []byte(id))
 			} else {
-				err = members.Delete(seqKey(k, l.Ordinal))
+				err = members.delete(l.Ordinal)
 			}
 			if err != nil {
 				return err
@@ -409,12 +412,11 @@ func recordActivity(tx *bolt.Tx, e domain.Event, space string) error {
 	if space == "" {
 		return nil
 	}
-	b := tx.Bucket(bucketViewActivity)
-	k := seqKey(key(e.Tenant, space), e.Sequence)
-	if b.Get(k) != nil {
+	b := blockedIndex(tx, bucketViewActivity, key(e.Tenant, space), positionBlockShift)
+	if b.entries.Get(seqKey(b.prefix, e.Sequence)) != nil {
 		return nil
 	}
-	if err := b.Put(k, []byte{}); err != nil {
+	if err := b.put(e.Sequence, []byte{}); err != nil {
 		return err
 	}
 	return addUint(tx.Bucket(bucketViewCounts), groupKey(e.Tenant, groupSpace, space, counterActivity), 1)

@@ -408,7 +408,7 @@ func TestViewsMatchAScan(t *testing.T) {
 		requireViewsMatchAScan(t, db, w)
 	}
 	views := [][]byte{bucketViewPlacements, bucketViewLinks, bucketViewMembers, bucketViewCounts, bucketViewActivity,
-		bucketViewPeople, bucketViewDepartments, bucketViewActiveSystems}
+		bucketViewPeople, bucketViewDepartments, bucketViewActiveSystems, bucketViewBlocks}
 	before := dumpBuckets(t, db, views...)
 	if err := r.Rebuild(context.Background(), nil); err != nil {
 		t.Fatal(err)
