@@ -284,15 +284,3 @@ func (r *Runner) signal() {
 	r.changed = make(chan struct{})
 	r.mu.Unlock()
 }
-
-// Apply applies events the caller holds, in order, through every read
-// model in one transaction, and moves the checkpoint to the last. It is the
-// runner's own commit, for tools that fill read models from events that are
-// not in a log (the read benchmark fills a million credentials this way);
-// the events must continue the read models' positions.
-func (r *Runner) Apply(events []domain.Event) error {
-	if len(events) == 0 {
-		return nil
-	}
-	return r.commit(events)
-}

@@ -134,9 +134,18 @@ func (db *DB) ActiveSystems(tenant string, f LockingSystemFilter, order []domain
 // it opens.
 type LockingPlan struct {
 	System       LockingSystem
-	AccessPoints []AccessPoint
+	AccessPoints []PlanColumn
 	Rows         []PlanRow
 	Total        int // rows that match
+}
+
+// PlanColumn is one access point of a locking plan.
+type PlanColumn struct {
+	ID        string
+	PointName string
+	Label     string
+	SpaceID   string
+	Status    string
 }
 
 // PlanRow is one credential of a locking plan and the ids of the system's
@@ -158,14 +167,15 @@ func (db *DB) LockingPlan(tenant, id string, f CredentialFilter, desc bool, page
 			return err
 		}
 		found = true
-		aps := tx.Bucket(bucketAccessPoints)
+		places := tx.Bucket(bucketViewPlacements)
 		column := map[string]int{}
 		err = eachInIndex(tx.Bucket(bucketPlaceIndex), placeIndexPrefix(tenant, domain.AggregateAccessPoint, dim{"locking_system_id", id}), false,
 			func(apID []byte) error {
-				var ap AccessPoint
-				_, err := getValue(aps, key(tenant, string(apID)), &ap)
-				column[ap.ID] = len(plan.AccessPoints)
-				plan.AccessPoints = append(plan.AccessPoints, ap)
+				var p placement
+				_, err := getValue(places, key(tenant, string(apID)), &p)
+				column[string(apID)] = len(plan.AccessPoints)
+				plan.AccessPoints = append(plan.AccessPoints, PlanColumn{ID: string(apID), PointName: p.PointName, Label: p.Label,
+					SpaceID: p.Space, Status: p.Status})
 				return err
 			})
 		if err != nil {

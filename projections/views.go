@@ -74,11 +74,19 @@ const (
 // kindDepartment is the counter kind of the department index.
 const kindDepartment = "department"
 
-// placement is where an access point is.
+// placement is where an access point is, and what a locking plan shows of
+// it (the access point's own record also carries every linked credential,
+// too much to read for a column).
 type placement struct {
-	Space  string `msgpack:"space"`
-	System string `msgpack:"system"`
+	Space     string `msgpack:"space"`
+	System    string `msgpack:"system"`
+	PointName string `msgpack:"point_name"`
+	Label     string `msgpack:"label"`
+	Status    string `msgpack:"status"`
 }
+
+// moved reports whether the access point changed space or locking system.
+func (p placement) moved(to placement) bool { return p.Space != to.Space || p.System != to.System }
 
 // groups are the groups a link to an access point at p puts a credential in.
 func (p placement) groups() []groupCount {
@@ -169,12 +177,12 @@ func applyAccessPointView(tx *bolt.Tx, e domain.Event) error {
 	if _, err := getValue(tx.Bucket(bucketAccessPoints), k, &ap); err != nil {
 		return err
 	}
-	after := placement{Space: ap.SpaceID, System: ap.LockingSystemID}
+	after := placement{Space: ap.SpaceID, System: ap.LockingSystemID, PointName: ap.PointName, Label: ap.Label, Status: ap.Status}
 	switch d := e.Data.(type) {
 	case *domain.AccessPointCreated:
 		known = true
 	case *domain.AccessPointUpdated:
-		if known && after != before {
+		if known && before.moved(after) {
 			for _, id := range ap.CredentialIDs {
 				if err := relinkCredential(tx, e.Tenant, id, before, after); err != nil {
 					return err

@@ -48,7 +48,12 @@ func (b *bench) credentialReads(sizes []int) ([]benchFigureSpec, error) {
 			db.Close()
 			return nil, err
 		}
-		for _, rd := range projections.CredentialReads(n) {
+		b.step("views: 40 access points, every tenth credential linked to one, written through the projections")
+		if err := projections.WriteViewFixture(db, n); err != nil {
+			db.Close()
+			return nil, err
+		}
+		for _, rd := range readsAt(n) {
 			name := fmt.Sprintf("cred_%s_%d", rd.Name, n)
 			b.step("%s, %d rounds", name, benchReadRounds)
 			if err := b.measureEach(name, benchReadRounds, func() (time.Duration, []time.Duration, error) {
@@ -78,6 +83,13 @@ func (b *bench) credentialReads(sizes []int) ([]benchFigureSpec, error) {
 	return specs, nil
 }
 
+// readsAt are the reads timed at a size: the credential lists and stats,
+// and the views (dashboard, overview, locking plan, a space's active
+// assignments).
+func readsAt(n int) []projections.CredentialRead {
+	return append(projections.CredentialReads(n), projections.ViewReads(n)...)
+}
+
 // credentialReadRatios compares the largest size with the smallest.
 func credentialReadRatios(r *benchReport, sizes []int) {
 	if len(sizes) < 2 {
@@ -87,7 +99,7 @@ func credentialReadRatios(r *benchReport, sizes []int) {
 	for _, n := range sizes {
 		small, large = min(small, n), max(large, n)
 	}
-	for _, rd := range projections.CredentialReads(small) {
+	for _, rd := range readsAt(small) {
 		r.namedRatio(fmt.Sprintf("cred_%s_%d_vs_%d", rd.Name, large, small),
 			fmt.Sprintf("cred_%s_%d", rd.Name, large), fmt.Sprintf("cred_%s_%d", rd.Name, small), 0.5)
 	}
