@@ -60,6 +60,24 @@ func (d *demo) landed(pos uint64) {
 	d.mu.Unlock()
 }
 
+// create runs a creation step unless an earlier fill already made its
+// record. A retried command is recognized by the record's list of recent
+// commands, which may have moved past the creating one by then (a locking
+// system gets an event per access point), so the step looks for the
+// record itself, by the id the command derives from its command id.
+func create[T any, P existing[T]](ctx context.Context, d *demo, step string, i int, kind string, ref func(string) domain.Ref,
+	run func(m Meta) (uint64, error)) (string, error) {
+	m := d.metaFor(step, i)
+	id := deriveID(m.CommandID, kind, 0)
+	s, err := current[T, P](ctx, d.c, m.Tenant, ref(id))
+	if err != nil || P(&s).Exists() {
+		return id, err
+	}
+	pos, err := run(m)
+	d.landed(pos)
+	return id, err
+}
+
 // concurrently runs fn(i) for i in [0, n) with up to limit at once, and returns the
 // first error.
 func concurrently(ctx context.Context, n, limit int, fn func(i int) error) error {
@@ -162,11 +180,13 @@ func (d *demo) fill(ctx context.Context) (DemoCounts, error) {
 	n := DemoCounts{Locations: 1, Buildings: len(p.Buildings), Spaces: len(p.Spaces), LockingSystems: len(p.Systems),
 		AccessPoints: len(p.Doors), Individuals: len(p.People), Credentials: len(p.Credentials),
 		Returned: len(p.Returns)}
-	loc, err := c.CreateLocation(ctx, d.metaFor("location", 0), p.Location)
+	loc, err := create[domain.Location](ctx, d, "location", 0, "location", locationRef, func(m Meta) (uint64, error) {
+		r, err := c.CreateLocation(ctx, m, p.Location)
+		return r.Position, err
+	})
 	if err != nil {
 		return n, err
 	}
-	d.landed(loc.Position)
 	buildings := make([]string, len(p.Buildings))
 	systems := make([]string, len(p.Systems))
 	spaces := make([]string, len(p.Spaces))
@@ -175,15 +195,19 @@ func (d *demo) fill(ctx context.Context) (DemoCounts, error) {
 	// anyway), the buildings side by side.
 	err = concurrently(ctx, len(p.Buildings)+len(p.Systems), demoConcurrency, func(i int) error {
 		if i < len(p.Buildings) {
-			b, err := c.CreateBuilding(ctx, d.metaFor("building", i), domain.BuildingFields{Name: p.Buildings[i], LocationID: loc.Record.ID})
-			buildings[i] = b.Record.ID
-			d.landed(b.Position)
+			var err error
+			buildings[i], err = create[domain.Building](ctx, d, "building", i, "building", buildingRef, func(m Meta) (uint64, error) {
+				r, err := c.CreateBuilding(ctx, m, domain.BuildingFields{Name: p.Buildings[i], LocationID: loc})
+				return r.Position, err
+			})
 			return err
 		}
 		i -= len(p.Buildings)
-		ls, err := c.CreateLockingSystem(ctx, d.metaFor("locking_system", i), p.Systems[i])
-		systems[i] = ls.Record.ID
-		d.landed(ls.Position)
+		var err error
+		systems[i], err = create[domain.LockingSystem](ctx, d, "locking_system", i, "locking_system", lockingSystemRef, func(m Meta) (uint64, error) {
+			r, err := c.CreateLockingSystem(ctx, m, p.Systems[i])
+			return r.Position, err
+		})
 		return err
 	})
 	if err != nil {
@@ -198,12 +222,14 @@ func (d *demo) fill(ctx context.Context) (DemoCounts, error) {
 			if s.Parent >= 0 {
 				in.ParentID = spaces[s.Parent]
 			}
-			sp, err := c.CreateSpace(ctx, d.metaFor("space", i), in)
+			var err error
+			spaces[i], err = create[domain.Space](ctx, d, "space", i, "space", spaceRef, func(m Meta) (uint64, error) {
+				r, err := c.CreateSpace(ctx, m, in)
+				return r.Position, err
+			})
 			if err != nil {
 				return err
 			}
-			spaces[i] = sp.Record.ID
-			d.landed(sp.Position)
 		}
 		return nil
 	})
@@ -221,12 +247,14 @@ func (d *demo) fill(ctx context.Context) (DemoCounts, error) {
 			}
 			f := door.Fields
 			f.SpaceID, f.LockingSystemID = spaces[door.Space], systems[door.System]
-			ap, err := c.CreateAccessPoint(ctx, d.metaFor("access_point", i), f)
+			var err error
+			doors[i], err = create[domain.AccessPoint](ctx, d, "access_point", i, "access_point", accessPointRef, func(m Meta) (uint64, error) {
+				r, err := c.CreateAccessPoint(ctx, m, f)
+				return r.Position, err
+			})
 			if err != nil {
 				return err
 			}
-			doors[i] = ap.Record.ID
-			d.landed(ap.Position)
 		}
 		return nil
 	})
@@ -238,15 +266,19 @@ func (d *demo) fill(ctx context.Context) (DemoCounts, error) {
 	creds := make([]string, len(p.Credentials))
 	err = concurrently(ctx, len(p.People)+len(p.Credentials), demoConcurrency, func(i int) error {
 		if i < len(p.People) {
-			ind, err := c.CreateIndividual(ctx, d.metaFor("individual", i), p.People[i])
-			people[i] = ind.Individual.ID
-			d.landed(ind.Position)
+			var err error
+			people[i], err = create[domain.Individual](ctx, d, "individual", i, "individual", individualRef, func(m Meta) (uint64, error) {
+				r, err := c.CreateIndividual(ctx, m, p.People[i])
+				return r.Position, err
+			})
 			return err
 		}
 		i -= len(p.People)
-		cr, err := c.CreateCredential(ctx, d.metaFor("credential", i), p.Credentials[i])
-		creds[i] = cr.Credential.ID
-		d.landed(cr.Position)
+		var err error
+		creds[i], err = create[domain.Credential](ctx, d, "credential", i, "access_credential", credentialRef, func(m Meta) (uint64, error) {
+			r, err := c.CreateCredential(ctx, m, p.Credentials[i])
+			return r.Position, err
+		})
 		return err
 	})
 	if err != nil {
@@ -325,6 +357,11 @@ func (d *demo) fill(ctx context.Context) (DemoCounts, error) {
 			}
 			in := a.Assignment
 			in.IndividualID = people[a.Person]
+			// An earlier fill may have handed them out already.
+			cr, err := current[domain.Credential](ctx, c, d.meta.Tenant, credentialRef(ids[0]))
+			if err != nil || (cr.Holder != nil && cr.Holder.IndividualID == in.IndividualID) {
+				return err
+			}
 			res, err := c.AssignCredentials(ctx, d.metaFor("assign", i), ids, in)
 			d.landed(res.Position)
 			return err

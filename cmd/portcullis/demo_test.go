@@ -133,3 +133,44 @@ func nextWeekday(day time.Weekday, hh, mm int) string {
 	}
 	return time.Date(t.Year(), t.Month(), t.Day(), hh, mm, 0, 0, zone).Format(time.RFC3339)
 }
+
+// A fill cut short (here: the client gives up and the request's context
+// ends) leaves part of the demo; calling again completes it without
+// creating anything twice.
+func TestTenantDemoResumesAfterAnInterruption(t *testing.T) {
+	t.Parallel()
+	m := mustRunFresh(t)
+	// Several attempts cut short after the same time, each getting further
+	// than the one before it, then one that may finish.
+	impatient := &client{base: m.c.base, token: m.c.token, hc: &http.Client{Timeout: 700 * time.Millisecond}}
+	var seen []int
+	var d tenantDemo
+	var tok string
+	for range 4 {
+		if r, err := impatient.try("POST", "/api/v1/settings/tenant-demo", nil); err == nil {
+			requireStatus(t, r, http.StatusCreated)
+			d, tok = decode[item[tenantDemo]](t, r).Data, token(r)
+			break
+		}
+		time.Sleep(300 * time.Millisecond) // let the request's commands wind down
+		_, p := listIDs(t, m.c, "/api/v1/access-credentials", "")
+		seen = append(seen, p.TotalItems)
+	}
+	t.Logf("credentials after each interrupted attempt: %v", seen)
+	if tok == "" {
+		d, tok = mustDemo(t, m.c)
+	}
+	if len(seen) == 0 {
+		t.Log("the first attempt was not interrupted")
+	}
+	for path, want := range map[string]int{"/api/v1/spaces": 22, "/api/v1/access-points": 40, "/api/v1/individuals": 80,
+		"/api/v1/access-credentials": 300, "/api/v1/locations": 1, "/api/v1/buildings": 2} {
+		_, p := listIDs(t, m.c, path, tok)
+		requireEqual(t, path, p.TotalItems, want)
+	}
+	dash, _ := mustRead[dashboard](t, m.c, "/api/v1/stats/dashboard", tok)
+	if dash.PendingConfirmations != d.Pending || dash.Credentials.ByStatusAssignment["assigned"] != d.Assigned {
+		t.Fatalf("dashboard after a resumed fill: %+v, demo %+v", dash, d)
+	}
+	requireNativeError(t, m.c.do(t, "POST", "/api/v1/settings/tenant-demo", nil), http.StatusConflict, "CONFLICT", "demo")
+}
