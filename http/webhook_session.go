@@ -128,6 +128,9 @@ func (s *session) loop(in <-chan turnInput) bool {
 			for _, h := range s.held {
 				_ = h.dl.Load().Extend()
 			}
+			if s.refresh() { // also forgets what is done below the floor
+				return true
+			}
 		case <-poll.C:
 			if s.guarded || s.w.replay != nil {
 				if s.refresh() {
