@@ -417,12 +417,8 @@ func (db *DB) SuggestCredentialID(tenant string) (string, string, error) {
 // CredentialAsOf returns one credential as it stood at position seq (see
 // asof.go), not found if it did not live then.
 func (db *DB) CredentialAsOf(tenant, id string, seq uint64) (Credential, bool, error) {
-	ver, ok, err := db.VersionAsOf(tenant, domain.Ref{Type: domain.AggregateCredential, ID: id}, seq)
-	if err != nil || !ok {
-		return Credential{}, false, err
-	}
-	var c Credential
-	if err := ver.DecodeState(&c); err != nil || c.Deleted {
+	c, ok, err := RecordAsOf[Credential](db, tenant, domain.Ref{Type: domain.AggregateCredential, ID: id}, seq)
+	if err != nil || !ok || c.Deleted {
 		return Credential{}, false, err
 	}
 	return c, true, nil

@@ -225,12 +225,8 @@ func (db *DB) Individuals(tenant string, f IndividualFilter, order []domain.Orde
 // IndividualAsOf returns one individual as it stood at position seq (see
 // asof.go), not found if it did not live then.
 func (db *DB) IndividualAsOf(tenant, id string, seq uint64) (Individual, bool, error) {
-	ver, ok, err := db.VersionAsOf(tenant, domain.Ref{Type: domain.AggregateIndividual, ID: id}, seq)
-	if err != nil || !ok {
-		return Individual{}, false, err
-	}
-	var ind Individual
-	if err := ver.DecodeState(&ind); err != nil || ind.Deleted {
+	ind, ok, err := RecordAsOf[Individual](db, tenant, domain.Ref{Type: domain.AggregateIndividual, ID: id}, seq)
+	if err != nil || !ok || ind.Deleted {
 		return Individual{}, false, err
 	}
 	return ind, true, nil
