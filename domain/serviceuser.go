@@ -67,6 +67,7 @@ func (*ServiceUserDeleted) EventVersion() int { return 1 }
 type Token struct {
 	ID        string
 	Hash      []byte
+	CreatedAt time.Time
 	ExpiresAt time.Time
 	Revoked   bool
 }
@@ -95,7 +96,7 @@ func (u *ServiceUser) Apply(e Event) {
 	case *ServiceUserRoleChanged:
 		u.Role = d.Role
 	case *ServiceUserTokenIssued:
-		u.Tokens = append(append([]Token(nil), u.Tokens...), Token{ID: d.TokenID, Hash: d.Hash, ExpiresAt: d.ExpiresAt})
+		u.Tokens = append(append([]Token(nil), u.Tokens...), Token{ID: d.TokenID, Hash: d.Hash, CreatedAt: e.OccurredAt, ExpiresAt: d.ExpiresAt})
 	case *ServiceUserTokenRevoked:
 		tokens := append([]Token(nil), u.Tokens...)
 		for i := range tokens {

@@ -51,7 +51,7 @@ func serviceUserFromState(u domain.ServiceUser) serviceUserJSON {
 	out := serviceUserJSON{ID: u.ID, Name: u.Name, Role: u.Role, Tokens: []tokenJSON{},
 		CreatedAt: u.CreatedAt.UTC(), UpdatedAt: u.UpdatedAt.UTC()}
 	for _, t := range u.Tokens {
-		out.Tokens = append(out.Tokens, tokenJSON{ID: t.ID, ExpiresAt: t.ExpiresAt.UTC(), Revoked: t.Revoked})
+		out.Tokens = append(out.Tokens, tokenJSON{ID: t.ID, CreatedAt: t.CreatedAt.UTC(), ExpiresAt: t.ExpiresAt.UTC(), Revoked: t.Revoked})
 	}
 	return out
 }

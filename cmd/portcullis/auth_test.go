@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"os"
@@ -98,6 +99,11 @@ func TestServiceUserTokens(t *testing.T) {
 	listed := decode[item[serviceUser]](t, m.c.do(t, "GET", "/api/v1/service-users/"+viewer.ID, nil, "X-Consistency-Token", r.header.Get("X-Consistency-Token"))).Data
 	if len(listed.Tokens) != 2 || !listed.Tokens[0].Revoked || listed.Tokens[1].Revoked {
 		t.Fatalf("tokens of the viewer = %+v, want the first revoked and the second live", listed.Tokens)
+	}
+	// The write answer shows the tokens as the read model does, issue times included.
+	answered := decode[item[serviceUser]](t, r).Data
+	if fmt.Sprint(answered.Tokens) != fmt.Sprint(listed.Tokens) || listed.Tokens[0].CreatedAt.IsZero() {
+		t.Fatalf("tokens in the revoke answer = %+v, read back = %+v, want equal with issue times", answered.Tokens, listed.Tokens)
 	}
 
 	// Deleting the user ends all its tokens.
