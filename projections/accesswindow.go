@@ -1,7 +1,6 @@
 package projections
 
 import (
-	"encoding/binary"
 	"slices"
 	"time"
 
@@ -111,20 +110,12 @@ func (c *accessWindowCollector) states(ref domain.Ref) ([]Version, error) {
 	} else if ok {
 		out = append(out, v)
 	}
-	prefix := append(key(c.tenant, ref.Type, ref.ID), 0)
-	cur := c.tx.Bucket(bucketHistory).Cursor()
-	for k, v := cur.Seek(seqKey(key(c.tenant, ref.Type, ref.ID), c.from+1)); k != nil && hasPrefix(k, prefix) && len(k) == len(prefix)+8; k, v = cur.Next() {
-		if binary.BigEndian.Uint64(k[len(prefix):]) > c.to {
-			break
-		}
-		var ver Version
-		if err := unmarshal(v, &ver); err != nil {
-			return nil, err
-		}
+	err := versionsAfter(c.tx, c.tenant, ref, c.from, c.to, func(ver Version) error {
 		c.changes = append(c.changes, LogChange{Pos: ver.Sequence, At: ver.OccurredAt})
 		out = append(out, ver)
-	}
-	return out, nil
+		return nil
+	})
+	return out, err
 }
 
 // track notes the changes of a record in the window.

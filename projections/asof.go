@@ -105,12 +105,12 @@ func lastAtOrBelow(c *bolt.Cursor, prefix []byte, seq uint64) ([]byte, []byte) {
 // versionAsOf is a record's newest version at or below position seq; ok is
 // false when it had none or its newest one deleted it.
 func versionAsOf(tx *bolt.Tx, tenant string, ref domain.Ref, seq uint64) (Version, bool, error) {
-	_, v, found := seekAtOrBelow(tx.Bucket(bucketHistory).Cursor(), key(tenant, ref.Type, ref.ID), seq)
+	at, _, found := seekAtOrBelow(tx.Bucket(bucketHistoryIndex).Cursor(), key(tenant, ref.Type, ref.ID), seq)
 	if !found {
 		return Version{}, false, nil
 	}
-	var ver Version
-	if err := unmarshal(v, &ver); err != nil {
+	ver, err := versionAt(tx, at)
+	if err != nil {
 		return Version{}, false, err
 	}
 	return ver, ver.EventType != ref.Type+".deleted", nil

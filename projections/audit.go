@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -129,26 +130,26 @@ var bookkeeping = []string{"version", "created_seq", "updated_at", "modified_at"
 // an aggregate of that type) shows every field going away. For an event
 // without a history version it shows the event's own fields, with their
 // previous values when the record had history before.
+//
+// Records are compared field by field in their stored encoding: a field
+// whose encoding did not change is left alone without being decoded, and
+// only the fields that differ are decoded and rendered as JSON.
 func auditChanges(tx *bolt.Tx, e domain.Event) ([]AuditChange, error) {
-	h := tx.Bucket(bucketHistory)
-	prefix := key(e.Tenant, e.Aggregate.Type, e.Aggregate.ID)
-	var before, after map[string]any
+	var before, after []rawField
 	var err error
-	if v := h.Get(seqKey(prefix, e.Sequence)); v != nil {
+	if v := tx.Bucket(bucketHistory).Get(historyKey(e.Sequence)); v != nil {
 		if after, err = versionFields(v); err != nil {
 			return nil, err
 		}
 	}
 	// The newest version below the event's position: Seek lands on the
 	// first at or after it (or nothing), and the one before is older.
-	c := h.Cursor()
-	k, v := c.Seek(seqKey(prefix, e.Sequence))
-	if k == nil {
-		k, v = c.Last()
-	} else {
-		k, v = c.Prev()
-	}
-	if k != nil && hasPrefix(k, append(append([]byte{}, prefix...), 0)) {
+	prefix := key(e.Tenant, e.Aggregate.Type, e.Aggregate.ID)
+	if at, _, ok := seekAtOrBelow(tx.Bucket(bucketHistoryIndex).Cursor(), prefix, e.Sequence-1); ok {
+		v := tx.Bucket(bucketHistory).Get(historyKey(at))
+		if v == nil {
+			return nil, fmt.Errorf("projections: history: no version at %d", at)
+		}
 		if before, err = versionFields(v); err != nil {
 			return nil, err
 		}
@@ -156,15 +157,20 @@ func auditChanges(tx *bolt.Tx, e domain.Event) ([]AuditChange, error) {
 	if e.Type == e.Aggregate.Type+".deleted" {
 		after = nil
 	} else if after == nil {
-		// No version for this event: its payload is what changed.
-		if after, err = fields(e.Data); err != nil {
+		// No version for this event (or one that marks the record deleted):
+		// its payload is what changed.
+		data, err := msgpack.Marshal(e.Data)
+		if err != nil {
+			return nil, err
+		}
+		if after, err = rawFields(data); err != nil {
 			return nil, err
 		}
 		if before != nil {
-			only := make(map[string]any, len(after))
-			for f := range after {
-				if v, ok := before[f]; ok {
-					only[f] = v
+			only := before[:0:0]
+			for _, f := range before {
+				if _, ok := findField(after, f.name); ok {
+					only = append(only, f)
 				}
 			}
 			before = only
@@ -173,67 +179,128 @@ func auditChanges(tx *bolt.Tx, e domain.Event) ([]AuditChange, error) {
 	return diff(before, after)
 }
 
-// versionFields decodes the record a history version holds.
-func versionFields(v []byte) (map[string]any, error) {
-	var ver Version
-	if err := unmarshal(v, &ver); err != nil {
-		return nil, err
-	}
-	var m map[string]any
-	if err := msgpack.Unmarshal(ver.State, &m); err != nil {
-		return nil, err
-	}
-	if m["deleted"] == true {
-		return nil, nil
-	}
-	return m, nil
+// rawField is one field of an encoded record: its name and its value's
+// msgpack encoding.
+type rawField struct {
+	name string
+	raw  []byte
 }
 
-// fields decodes an event payload into its fields by their stored names.
-func fields(d domain.EventData) (map[string]any, error) {
-	b, err := msgpack.Marshal(d)
+// rawFields splits an encoded record (a msgpack map with string keys) into
+// its fields, sorted by name. The values alias b.
+func rawFields(b []byte) ([]rawField, error) {
+	r := bytes.NewReader(b)
+	d := msgpack.GetDecoder()
+	defer msgpack.PutDecoder(d)
+	d.Reset(r)
+	n, err := d.DecodeMapLen()
+	if err != nil || n < 0 {
+		return nil, err // a nil map has no fields
+	}
+	out := make([]rawField, 0, n)
+	for range n {
+		name, err := d.DecodeString()
+		if err != nil {
+			return nil, err
+		}
+		start := len(b) - r.Len()
+		if err := d.Skip(); err != nil {
+			return nil, err
+		}
+		out = append(out, rawField{name: name, raw: b[start : len(b)-r.Len()]})
+	}
+	slices.SortFunc(out, func(x, y rawField) int { return strings.Compare(x.name, y.name) })
+	return out, nil
+}
+
+// findField is the encoding of field name among fields sorted by name.
+func findField(fields []rawField, name string) ([]byte, bool) {
+	i, ok := slices.BinarySearchFunc(fields, name, func(f rawField, n string) int { return strings.Compare(f.name, n) })
+	if !ok {
+		return nil, false
+	}
+	return fields[i].raw, true
+}
+
+// msgpackTrue is how msgpack encodes true.
+const msgpackTrue = 0xc3
+
+// versionFields splits the record a stored history version holds into its
+// fields; a record marked deleted has none.
+func versionFields(v []byte) ([]rawField, error) {
+	ver, err := rawFields(v)
 	if err != nil {
 		return nil, err
 	}
-	m := map[string]any{}
-	if err := msgpack.Unmarshal(b, &m); err != nil {
+	state, _ := findField(ver, "state")
+	if len(state) == 0 {
+		return nil, nil
+	}
+	fields, err := rawFields(state)
+	if err != nil {
 		return nil, err
 	}
-	return m, nil
+	if d, ok := findField(fields, "deleted"); ok && len(d) == 1 && d[0] == msgpackTrue {
+		return nil, nil
+	}
+	return fields, nil
 }
 
 // diff lists the fields whose JSON differs between two records, by name,
 // without secrets and bookkeeping. A missing or empty field counts as no
-// value, so a creation lists only the fields it set.
-func diff(before, after map[string]any) ([]AuditChange, error) {
-	names := make([]string, 0, len(before)+len(after))
-	for f := range before {
-		names = append(names, f)
-	}
-	for f := range after {
-		if _, ok := before[f]; !ok {
-			names = append(names, f)
-		}
-	}
-	slices.Sort(names)
+// value, so a creation lists only the fields it set. Both lists are sorted
+// by name.
+func diff(before, after []rawField) ([]AuditChange, error) {
 	var out []AuditChange
-	for _, f := range names {
-		if domain.SecretField(f) || slices.Contains(bookkeeping, f) {
+	i, j := 0, 0
+	for i < len(before) || j < len(after) {
+		var name string
+		var b, a []byte
+		switch {
+		case j == len(after) || (i < len(before) && before[i].name < after[j].name):
+			name, b = before[i].name, before[i].raw
+			i++
+		case i == len(before) || after[j].name < before[i].name:
+			name, a = after[j].name, after[j].raw
+			j++
+		default:
+			name, b, a = before[i].name, before[i].raw, after[j].raw
+			i++
+			j++
+		}
+		if domain.SecretField(name) || slices.Contains(bookkeeping, name) {
 			continue
 		}
-		b, err := auditJSON(before[f])
+		if b != nil && a != nil && bytes.Equal(a, b) {
+			// The same encoding decodes to the same value.
+			continue
+		}
+		bj, err := rawJSON(b)
 		if err != nil {
 			return nil, err
 		}
-		a, err := auditJSON(after[f])
+		aj, err := rawJSON(a)
 		if err != nil {
 			return nil, err
 		}
-		if !bytes.Equal(a, b) {
-			out = append(out, AuditChange{Field: f, Before: b, After: a})
+		if !bytes.Equal(aj, bj) {
+			out = append(out, AuditChange{Field: name, Before: bj, After: aj})
 		}
 	}
 	return out, nil
+}
+
+// rawJSON renders one encoded field value as auditJSON does; no encoding
+// is no value.
+func rawJSON(raw []byte) ([]byte, error) {
+	if raw == nil {
+		return nil, nil
+	}
+	var v any
+	if err := msgpack.Unmarshal(raw, &v); err != nil {
+		return nil, err
+	}
+	return auditJSON(v)
 }
 
 // auditJSON renders a decoded value as JSON, with nested secrets dropped

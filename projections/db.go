@@ -22,7 +22,13 @@ var ErrLocked = errors.New("projections: the read-model file is in use by anothe
 var (
 	bucketMeta    = []byte("meta")
 	keyCheckpoint = []byte("checkpoint")
+	keyLayout     = []byte("layout")
 )
+
+// layout numbers the way the read models are laid out in the file. A file
+// of another layout is emptied when opened, so the runner rebuilds it from
+// the log: 2 keeps history by position (history.go).
+const layout = 2
 
 // DB is the read-model file.
 type DB struct {
@@ -45,7 +51,18 @@ func OpenDB(path string) (*DB, error) {
 				return err
 			}
 		}
-		return nil
+		meta := tx.Bucket(bucketMeta)
+		if getUint(meta, keyLayout) == layout {
+			return nil
+		}
+		// Written by a version that laid the read models out differently
+		// (or fresh): start them over, and the runner rebuilds them.
+		if getUint(meta, keyCheckpoint) != 0 {
+			if err := resetBuckets(tx); err != nil {
+				return err
+			}
+		}
+		return putUint(tx.Bucket(bucketMeta), keyLayout, layout)
 	})
 	if err != nil {
 		b.Close()
@@ -70,22 +87,29 @@ func (db *DB) Checkpoint() (uint64, error) {
 // reset empties every read model and the checkpoint, for a rebuild.
 func (db *DB) reset() error {
 	return db.bolt.Update(func(tx *bolt.Tx) error {
-		for _, name := range allBuckets() {
-			if err := tx.DeleteBucket(name); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
-				return err
-			}
-			if _, err := tx.CreateBucket(name); err != nil {
-				return err
-			}
+		if err := resetBuckets(tx); err != nil {
+			return err
 		}
-		return nil
+		return putUint(tx.Bucket(bucketMeta), keyLayout, layout)
 	})
+}
+
+func resetBuckets(tx *bolt.Tx) error {
+	for _, name := range allBuckets() {
+		if err := tx.DeleteBucket(name); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
+			return err
+		}
+		if _, err := tx.CreateBucket(name); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // allBuckets lists every bucket the read models use.
 func allBuckets() [][]byte {
 	return [][]byte{bucketMeta, bucketTenants, bucketIndividuals, bucketIndividualsByCreated,
-		bucketIndividualsByExtID, bucketCounts, bucketHistory,
+		bucketIndividualsByExtID, bucketCounts, bucketHistory, bucketHistoryIndex,
 		bucketTimeline, bucketAudit, bucketAuditIndex, bucketAuditCounts, bucketLives, bucketLifeOf, bucketLiveCount,
 		bucketServiceUsers, bucketTokens, bucketTokenHashes, bucketOAuthClients, bucketOAuthClientIDs, bucketRoles,
 		bucketNevisUsers, bucketDispatchTargets, bucketDispatchTargetsByCreated,
