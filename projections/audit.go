@@ -76,10 +76,41 @@ func (a *AuditEntry) indexValue(filter string) string {
 
 // auditProjection must run after every projection that writes history:
 // it reads the version those wrote for the same event.
-type auditProjection struct{}
+//
+// For the length of a transaction it holds back the counters (written once
+// per transaction, in key order) and remembers the newest version of every
+// record it saw, so that the next event on the same record finds its
+// "before" without a lookup.
+type auditProjection struct {
+	counts map[string]uint64     // counter key → increment held back
+	latest map[string][]rawField // record key → fields of its newest version (nil: none, or deleted)
+}
 
-func (auditProjection) apply(tx *bolt.Tx, e domain.Event) error {
-	changes, err := auditChanges(tx, e)
+func (p *auditProjection) begin() {
+	clear(p.counts)
+	clear(p.latest)
+	if p.counts == nil {
+		p.counts, p.latest = map[string]uint64{}, map[string][]rawField{}
+	}
+}
+
+func (p *auditProjection) flush(tx *bolt.Tx) error {
+	counts := tx.Bucket(bucketAuditCounts)
+	keys := make([]string, 0, len(p.counts))
+	for k := range p.counts {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if err := addUint(counts, []byte(k), int64(p.counts[k])); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *auditProjection) apply(tx *bolt.Tx, e domain.Event) error {
+	changes, err := p.changes(tx, e)
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
@@ -98,10 +129,7 @@ func (auditProjection) apply(tx *bolt.Tx, e domain.Event) error {
 	if err := entries.Put(seqKey([]byte(e.Tenant), e.Sequence), append(at, data...)); err != nil {
 		return err
 	}
-	counts := tx.Bucket(bucketAuditCounts)
-	if err := addUint(counts, []byte(e.Tenant), 1); err != nil {
-		return err
-	}
+	p.counts[e.Tenant]++
 	idx := tx.Bucket(bucketAuditIndex)
 	for _, f := range AuditFilters {
 		k := key(e.Tenant, f, a.indexValue(f))
@@ -113,11 +141,34 @@ func (auditProjection) apply(tx *bolt.Tx, e domain.Event) error {
 			// entries are few, so AuditCount counts them instead.
 			continue
 		}
-		if err := addUint(counts, k, 1); err != nil {
-			return err
-		}
+		p.counts[string(k)]++
 	}
 	return nil
+}
+
+// changes is auditChanges with the record's newest version taken from
+// what this transaction already saw of it, when it saw it.
+func (p *auditProjection) changes(tx *bolt.Tx, e domain.Event) ([]AuditChange, error) {
+	rec := string(key(e.Tenant, e.Aggregate.Type, e.Aggregate.ID))
+	before, seen := p.latest[rec]
+	if !seen {
+		var err error
+		if before, err = versionBefore(tx, e); err != nil {
+			return nil, err
+		}
+	}
+	var after []rawField
+	if v := tx.Bucket(bucketHistory).Get(historyKey(e.Sequence)); v != nil {
+		var err error
+		// The bytes bbolt returns may move with later writes: keep a copy.
+		if after, err = versionFields(bytes.Clone(v)); err != nil {
+			return nil, err
+		}
+		p.latest[rec] = after
+	} else if !seen {
+		p.latest[rec] = before
+	}
+	return auditChanges(e, before, after)
 }
 
 // bookkeeping are read-model fields that change with every event and say
@@ -129,31 +180,13 @@ var bookkeeping = []string{"version", "created_seq", "updated_at", "modified_at"
 // position) with the version the event made; a deletion (<type>.deleted on
 // an aggregate of that type) shows every field going away. For an event
 // without a history version it shows the event's own fields, with their
-// previous values when the record had history before.
+// previous values when the record had history before. before and after are
+// the fields of those two versions (nil: none, or marked deleted).
 //
 // Records are compared field by field in their stored encoding: a field
 // whose encoding did not change is left alone without being decoded, and
 // only the fields that differ are decoded and rendered as JSON.
-func auditChanges(tx *bolt.Tx, e domain.Event) ([]AuditChange, error) {
-	var before, after []rawField
-	var err error
-	if v := tx.Bucket(bucketHistory).Get(historyKey(e.Sequence)); v != nil {
-		if after, err = versionFields(v); err != nil {
-			return nil, err
-		}
-	}
-	// The newest version below the event's position: Seek lands on the
-	// first at or after it (or nothing), and the one before is older.
-	prefix := key(e.Tenant, e.Aggregate.Type, e.Aggregate.ID)
-	if at, _, ok := seekAtOrBelow(tx.Bucket(bucketHistoryIndex).Cursor(), prefix, e.Sequence-1); ok {
-		v := tx.Bucket(bucketHistory).Get(historyKey(at))
-		if v == nil {
-			return nil, fmt.Errorf("projections: history: no version at %d", at)
-		}
-		if before, err = versionFields(v); err != nil {
-			return nil, err
-		}
-	}
+func auditChanges(e domain.Event, before, after []rawField) ([]AuditChange, error) {
 	if e.Type == e.Aggregate.Type+".deleted" {
 		after = nil
 	} else if after == nil {
@@ -177,6 +210,24 @@ func auditChanges(tx *bolt.Tx, e domain.Event) ([]AuditChange, error) {
 		}
 	}
 	return diff(before, after)
+}
+
+// versionBefore is the fields of a record's newest version below the
+// event's position, nil when it had none or that one marks it deleted.
+func versionBefore(tx *bolt.Tx, e domain.Event) ([]rawField, error) {
+	// Seek lands on the first at or after the position (or nothing), and
+	// the one before is older.
+	prefix := key(e.Tenant, e.Aggregate.Type, e.Aggregate.ID)
+	at, _, ok := seekAtOrBelow(tx.Bucket(bucketHistoryIndex).Cursor(), prefix, e.Sequence-1)
+	if !ok {
+		return nil, nil
+	}
+	v := tx.Bucket(bucketHistory).Get(historyKey(at))
+	if v == nil {
+		return nil, fmt.Errorf("projections: history: no version at %d", at)
+	}
+	// The bytes bbolt returns may move with later writes: keep a copy.
+	return versionFields(bytes.Clone(v))
 }
 
 // rawField is one field of an encoded record: its name and its value's

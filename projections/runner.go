@@ -33,6 +33,17 @@ type projection interface {
 	apply(tx *bolt.Tx, e domain.Event) error
 }
 
+// batched is a projection that holds writes back for the length of one
+// transaction: begin forgets what an earlier (possibly failed) transaction
+// held, and flush writes what this one held, in the same transaction,
+// before the checkpoint. Counters bumped by every event are then written
+// once per transaction instead of once per event. Live apply and rebuild
+// both go through commit, so both hold back and flush alike.
+type batched interface {
+	begin()
+	flush(tx *bolt.Tx) error
+}
+
 // Runner follows the event log and keeps the read models in the DB at its
 // position.
 type Runner struct {
@@ -55,7 +66,7 @@ func NewRunner(db *DB, store *eventstore.Store) (*Runner, error) {
 	r.projs = append(r.projs, viewsProjection{})
 	// The audit log reads the history versions the read models above wrote
 	// for the same event, so it comes after all of them.
-	r.projs = append(r.projs, timelineProjection{}, auditProjection{})
+	r.projs = append(r.projs, &timelineProjection{}, &auditProjection{})
 	cp, err := db.Checkpoint()
 	if err != nil {
 		return nil, err
@@ -261,10 +272,22 @@ func read(sub *eventstore.Subscription, target uint64, out chan<- delivery, quit
 func (r *Runner) commit(batch []domain.Event) error {
 	last := batch[len(batch)-1].Sequence
 	err := r.db.bolt.Update(func(tx *bolt.Tx) error {
+		for _, p := range r.projs {
+			if b, ok := p.(batched); ok {
+				b.begin()
+			}
+		}
 		for _, e := range batch {
 			for _, p := range r.projs {
 				if err := p.apply(tx, e); err != nil {
 					return fmt.Errorf("apply %s at %d: %w", e.Type, e.Sequence, err)
+				}
+			}
+		}
+		for _, p := range r.projs {
+			if b, ok := p.(batched); ok {
+				if err := b.flush(tx); err != nil {
+					return err
 				}
 			}
 		}

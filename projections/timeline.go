@@ -23,17 +23,30 @@ var (
 	keyWatermark   = []byte("timeline_watermark")
 )
 
-type timelineProjection struct{}
+// timelineProjection keeps the watermark in memory for the length of a
+// transaction and stores it once, at its end.
+type timelineProjection struct {
+	watermark uint64
+	loaded    bool // watermark holds the stored one, or a newer one
+}
 
-func (timelineProjection) apply(tx *bolt.Tx, e domain.Event) error {
-	meta := tx.Bucket(bucketMeta)
-	w := max(getUint(meta, keyWatermark), uint64(max(e.OccurredAt.UnixNano(), 0)))
-	if err := putUint(meta, keyWatermark, w); err != nil {
-		return err
+func (p *timelineProjection) begin() { p.loaded = false }
+
+func (p *timelineProjection) flush(tx *bolt.Tx) error {
+	if !p.loaded {
+		return nil
 	}
+	return putUint(tx.Bucket(bucketMeta), keyWatermark, p.watermark)
+}
+
+func (p *timelineProjection) apply(tx *bolt.Tx, e domain.Event) error {
+	if !p.loaded {
+		p.watermark, p.loaded = getUint(tx.Bucket(bucketMeta), keyWatermark), true
+	}
+	p.watermark = max(p.watermark, uint64(max(e.OccurredAt.UnixNano(), 0)))
 	b := tx.Bucket(bucketTimeline)
 	b.FillPercent = 0.95 // keys only ever grow
-	return b.Put(timelineKey(w, e.Sequence), nil)
+	return b.Put(timelineKey(p.watermark, e.Sequence), nil)
 }
 
 func timelineKey(watermark, seq uint64) []byte {
