@@ -200,3 +200,139 @@ func fanOut(concurrency int, fn func() error) error {
 	wg.Wait()
 	return errors.Join(errs...)
 }
+
+// PublishFor is Publish sized by time instead of count: concurrency
+// publishers send synchronous publishes for about d, and it reports how many
+// were acknowledged, how long they took and each one's latency from send to
+// ack. The bench takes the raw fsynced publish's rate and p99 from it.
+func (r *RawStream) PublishFor(ctx context.Context, d time.Duration, concurrency, size int) (int, time.Duration, []time.Duration, error) {
+	payload := make([]byte, size)
+	for i := range payload {
+		payload[i] = byte('a' + i%26)
+	}
+	var next atomic.Int64
+	start := time.Now()
+	deadline := start.Add(d)
+	lats := make([][]time.Duration, concurrency)
+	var w atomic.Int64
+	err := fanOut(concurrency, func() error {
+		mine := &lats[w.Add(1)-1]
+		for time.Now().Before(deadline) {
+			i := next.Add(1)
+			subj := rawSubjectPrefix + "." + strconv.FormatInt(start.UnixNano(), 36) + ".t" + strconv.FormatInt(i, 10)
+			t := time.Now()
+			if _, err := r.js.Publish(ctx, subj, payload); err != nil {
+				return fmt.Errorf("eventstore: raw publish: %w", err)
+			}
+			*mine = append(*mine, time.Since(t))
+		}
+		return nil
+	})
+	elapsed := time.Since(start)
+	var all []time.Duration
+	for _, l := range lats {
+		all = append(all, l...)
+	}
+	return len(all), elapsed, all, err
+}
+
+// PacedDelivery publishes at rate messages/s for about d from up to
+// publishers synchronous publishers, while an ordered consumer (pulling as
+// Subscribe pulls) reads them, and returns each message's delivery lag:
+// from its publish's ack to the consumer receiving it (zero when the
+// consumer had it first). It is the raw form of the projection lag: the
+// bare consumer's share of the time from an append's ack to its read model.
+func (r *RawStream) PacedDelivery(ctx context.Context, rate float64, d time.Duration, publishers, size int) (int, time.Duration, []time.Duration, error) {
+	if rate <= 0 {
+		return 0, 0, nil, errors.New("eventstore: paced delivery: rate must be positive")
+	}
+	st, err := r.js.Stream(ctx, rawStreamName)
+	if err != nil {
+		return 0, 0, nil, fmt.Errorf("eventstore: paced delivery: %w", err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		return 0, 0, nil, fmt.Errorf("eventstore: paced delivery: %w", err)
+	}
+	base := info.State.LastSeq
+	cons, err := r.js.OrderedConsumer(ctx, rawStreamName, jetstream.OrderedConsumerConfig{
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: base + 1})
+	if err != nil {
+		return 0, 0, nil, fmt.Errorf("eventstore: paced delivery: %w", err)
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(4096))
+	if err != nil {
+		return 0, 0, nil, fmt.Errorf("eventstore: paced delivery: %w", err)
+	}
+	defer it.Stop()
+	stop := context.AfterFunc(ctx, it.Stop)
+	defer stop()
+
+	total := max(int(rate*d.Seconds()), 1)
+	acked := make([]int64, total) // Unix ns of each message's ack, by sequence - base - 1
+	recv := make([]int64, total)
+	consumed := make(chan error, 1)
+	go func() {
+		for got := 0; got < total; {
+			m, err := it.Next()
+			if err != nil {
+				consumed <- err
+				return
+			}
+			now := time.Now().UnixNano()
+			meta, err := m.Metadata()
+			if err != nil {
+				consumed <- err
+				return
+			}
+			if k := int(meta.Sequence.Stream - base - 1); k >= 0 && k < total {
+				recv[k] = now
+				got++
+			}
+		}
+		consumed <- nil
+	}()
+
+	payload := make([]byte, size)
+	for i := range payload {
+		payload[i] = byte('a' + i%26)
+	}
+	var next atomic.Int64
+	start := time.Now()
+	prefix := rawSubjectPrefix + "." + strconv.FormatInt(start.UnixNano(), 36) + ".p"
+	err = fanOut(publishers, func() error {
+		for {
+			i := next.Add(1) - 1
+			if i >= int64(total) {
+				return nil
+			}
+			// Message i is due at start + i/rate: the pace holds even when
+			// a publisher was late, as an open-loop client's would.
+			time.Sleep(time.Until(start.Add(time.Duration(float64(i) / rate * float64(time.Second)))))
+			ack, err := r.js.Publish(ctx, prefix+strconv.FormatInt(i, 10), payload)
+			if err != nil {
+				return fmt.Errorf("eventstore: paced publish: %w", err)
+			}
+			if k := int(ack.Sequence - base - 1); k >= 0 && k < total {
+				atomic.StoreInt64(&acked[k], time.Now().UnixNano())
+			}
+		}
+	})
+	elapsed := time.Since(start)
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	select {
+	case err := <-consumed:
+		if err != nil {
+			return 0, 0, nil, fmt.Errorf("eventstore: paced delivery: %w", err)
+		}
+	case <-ctx.Done():
+		return 0, 0, nil, ctx.Err()
+	}
+	lag := make([]time.Duration, total)
+	for k := range total {
+		lag[k] = time.Duration(max(recv[k]-atomic.LoadInt64(&acked[k]), 0))
+	}
+	return total, elapsed, lag, nil
+}

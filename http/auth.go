@@ -63,9 +63,8 @@ func (s *Server) authenticate(r *http.Request) (principal, error) {
 	}
 	h := hashToken(token)
 	if subtle.ConstantTimeCompare(h[:], s.admin[:]) == 1 {
-		perms, _ := domain.BuiltinRole(domain.RoleAdmin)
 		return principal{Tenant: domain.DefaultTenant, Actor: "service_user:" + BootstrapAdminID,
-			Role: domain.RoleAdmin, Permissions: perms, SystemAdmin: true}, nil
+			Role: domain.RoleAdmin, Permissions: s.builtin[domain.RoleAdmin], SystemAdmin: true}, nil
 	}
 	// The lookup is by hash: a bbolt key, compared in full by the index, so
 	// the time it takes does not depend on how much of a guess was right.

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -176,7 +177,10 @@ func (s *Server) withConsistency(next http.Handler) http.Handler {
 			return
 		}
 		name, v := "X-Consistency-Token", r.Header.Get("X-Consistency-Token")
-		if v == "" {
+		// Parsing the query allocates, and most reads carry no token in
+		// it; a query with any escape is parsed, since its key might be
+		// spelled with escapes.
+		if q := r.URL.RawQuery; v == "" && (strings.Contains(q, "consistency_token") || strings.Contains(q, "%")) {
 			name, v = "consistency_token", r.URL.Query().Get("consistency_token")
 		}
 		if v != "" {

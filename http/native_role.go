@@ -36,7 +36,7 @@ func roleFromState(r domain.Role) roleJSON {
 // custom ones come from the read model; an unknown or deleted role grants
 // nothing.
 func (s *Server) rolePermissions(tenant, role string) ([]string, error) {
-	if perms, ok := domain.BuiltinRole(role); ok {
+	if perms, ok := s.builtin[role]; ok {
 		return perms, nil
 	}
 	r, ok, err := s.db.Role(tenant, role)

@@ -75,3 +75,34 @@ func (db *DB) ApplyEvents(events []domain.Event) error {
 	}
 	return nil
 }
+
+// RawCommits times n bare bbolt transactions of one put each (a random
+// 16-byte key, valueSize bytes) in a fresh file at path, opened as OpenDB
+// opens the read models: each is one commit with its fsyncs, the least a
+// read model's commit costs. It returns each commit's latency.
+func RawCommits(path string, n, valueSize int) ([]time.Duration, error) {
+	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, FreelistType: bolt.FreelistMapType})
+	if err != nil {
+		return nil, fmt.Errorf("projections: raw commits: open %s: %w", path, err)
+	}
+	defer b.Close()
+	value := make([]byte, valueSize)
+	name := []byte("raw")
+	lat := make([]time.Duration, 0, n)
+	for i := range n {
+		h := sha256.Sum256(binary.BigEndian.AppendUint64(nil, uint64(i)))
+		start := time.Now()
+		err := b.Update(func(tx *bolt.Tx) error {
+			bk, err := tx.CreateBucketIfNotExists(name)
+			if err != nil {
+				return err
+			}
+			return bk.Put(h[:16], value)
+		})
+		if err != nil {
+			return nil, fmt.Errorf("projections: raw commits: %w", err)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	return lat, nil
+}

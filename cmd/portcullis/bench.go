@@ -59,15 +59,22 @@ type benchRatio struct {
 	name  string
 	Value float64 `json:"value"`
 	Goal  float64 `json:"goal,omitempty"`
-	Met   *bool   `json:"met,omitempty"`
+	// AtMost marks a goal that is a ceiling (latency against a bound)
+	// rather than a floor.
+	AtMost bool  `json:"at_most,omitempty"`
+	Met    *bool `json:"met,omitempty"`
 }
 
 // benchReport is everything one run measured, figures in the order of
 // benchFigures.
 type benchReport struct {
-	N       int    `json:"n"`
-	Sync    string `json:"sync"`
-	CPUs    int    `json:"cpus"`
+	N    int    `json:"n"`
+	Sync string `json:"sync"`
+	CPUs int    `json:"cpus"`
+	// Seconds is the run's wall clock time.
+	Seconds float64 `json:"seconds"`
+	// Memory is the resident set after --million, when it ran.
+	Memory  *benchMemory `json:"memory,omitempty"`
 	figures []benchFigure
 	ratios  []benchRatio
 }
@@ -104,6 +111,9 @@ func (r *benchReport) ratio(num, den string, goal float64) {
 // namedRatio is ratio under a name of its own, for the ratios scripts look
 // up by name.
 func (r *benchReport) namedRatio(name, num, den string, goal float64) {
+	if !r.has(num) || !r.has(den) {
+		return // a part of the run that did not run (--mix-only)
+	}
 	x := benchRatio{name: name, Goal: goal}
 	if d := r.figure(den); d > 0 {
 		x.Value = r.figure(num) / d
@@ -113,6 +123,28 @@ func (r *benchReport) namedRatio(name, num, den string, goal float64) {
 		x.Met = &met
 	}
 	r.ratios = append(r.ratios, x)
+}
+
+// has says whether the run measured figure name.
+func (r *benchReport) has(name string) bool {
+	return slices.ContainsFunc(r.figures, func(f benchFigure) bool { return f.name == name })
+}
+
+// figureP99 is a figure's p99 latency in ms, 0 when it has none.
+func (r *benchReport) figureP99(name string) float64 {
+	for _, f := range r.figures {
+		if f.name == name {
+			return f.P99
+		}
+	}
+	return 0
+}
+
+// ceiling records a ratio computed by the caller whose goal is an upper
+// bound; a value of 0 (a figure missing) is reported as missed.
+func (r *benchReport) ceiling(name string, value, goal float64) {
+	met := value > 0 && value <= goal
+	r.ratios = append(r.ratios, benchRatio{name: name, Value: value, Goal: goal, AtMost: true, Met: &met})
 }
 
 // MarshalJSON keys figures and ratios by name, for scripts that compare runs.
@@ -134,7 +166,7 @@ func (r *benchReport) MarshalJSON() ([]byte, error) {
 }
 
 func (r *benchReport) writeTable(w io.Writer) {
-	fmt.Fprintf(w, "portcullis bench: n=%d sync=%s cpus=%d %s\n\n", r.N, r.Sync, r.CPUs, runtime.Version())
+	fmt.Fprintf(w, "portcullis bench: n=%d sync=%s cpus=%d %s, %.0f s\n\n", r.N, r.Sync, r.CPUs, runtime.Version(), r.Seconds)
 	fmt.Fprintf(w, "%-22s %-58s %12s %-11s %8s %8s %8s %8s\n", "FIGURE", "WHAT", "RATE", "UNIT", "COUNT", "SECONDS", "P50 ms", "P99 ms")
 	for _, f := range r.figures {
 		fmt.Fprintf(w, "%-22s %-58s %12.0f %-11s %8d %8.3f", f.name, f.Label, f.Value, f.Unit, f.Count, f.Seconds)
@@ -143,11 +175,18 @@ func (r *benchReport) writeTable(w io.Writer) {
 		}
 		fmt.Fprintln(w)
 	}
+	if r.Memory != nil {
+		fmt.Fprintf(w, "\nmemory after %d events and a full rebuild: VmHWM %.0f MiB (peak), VmRSS %.0f MiB (now)\n",
+			r.Memory.Events, r.Memory.HWMMiB, r.Memory.RSSMiB)
+	}
 	fmt.Fprintf(w, "\n%-42s %8s %8s  %s\n", "RATIO", "VALUE", "GOAL", "")
 	for _, x := range r.ratios {
 		goal, verdict := "-", ""
 		if x.Met != nil {
 			goal, verdict = fmt.Sprintf(">= %.2f", x.Goal), "met"
+			if x.AtMost {
+				goal = fmt.Sprintf("<= %.2f", x.Goal)
+			}
 			if !*x.Met {
 				verdict = "MISSED"
 			}
@@ -169,6 +208,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	asJSON := fs.Bool("json", false, "print one JSON object with figures and ratios instead of a table")
 	syncMode := fs.String("sync", eventstore.SyncAlways, "durability of the embedded server, as for serve: always or interval")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file, for go tool pprof")
+	memProfile := fs.String("memprofile", "", "write an allocation profile of the whole run to this file at its end, for go tool pprof")
+	mixOnly := fs.Bool("mix-only", false, "run only the HTTP scenario mix and its raw baselines (with --cpuprofile: a profile of the HTTP paths under load)")
+	million := fs.Bool("million", false, "also append 1M events through the append path, rebuild the read models from them, and report the resident memory (takes minutes)")
 	asofMillion := fs.Bool("asof-million", false, "also time as_of and audit queries over read models of 1M events (takes minutes)")
 	readSizes := fs.String("read-sizes", "", "also time the credential lists, stats and suggestion on read models of these sizes, e.g. 10000,1000000 (built straight through the projection; 1M takes minutes)")
 	if err := fs.Parse(args); err != nil {
@@ -206,16 +248,38 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		defer pprof.StopCPUProfile()
 	}
 
-	b := &bench{dir: dir, n: *n, sync: *syncMode, log: stderr, spent: map[string]*benchSpent{}}
-	if err := b.run(ctx); err != nil {
-		return err
+	if *memProfile != "" {
+		defer func() {
+			if err := writeHeapProfile(*memProfile); err != nil {
+				fmt.Fprintln(stderr, "bench: memprofile:", err)
+			}
+		}()
 	}
-	b.ingestPeak()
-	if err := b.webhooks(ctx); err != nil {
-		return err
+
+	b := &bench{start: time.Now(), dir: dir, n: *n, sync: *syncMode, log: stderr, spent: map[string]*benchSpent{}}
+	// The million events go first, so that VmHWM is their peak, not that
+	// of the scenarios before them.
+	var mem *benchMemory
+	if *million {
+		if mem, err = b.millionEvents(ctx); err != nil {
+			return err
+		}
 	}
-	if err := b.timeTravel(10_000, "10k"); err != nil {
-		return err
+	if *mixOnly {
+		if err := b.mixAlone(ctx); err != nil {
+			return err
+		}
+	} else {
+		if err := b.run(ctx); err != nil {
+			return err
+		}
+		b.ingestPeak()
+		if err := b.webhooks(ctx); err != nil {
+			return err
+		}
+		if err := b.timeTravel(10_000, "10k"); err != nil {
+			return err
+		}
 	}
 	if *asofMillion {
 		if err := b.timeTravel(1_000_000, "1m"); err != nil {
@@ -226,15 +290,14 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	r := &benchReport{N: *n, Sync: *syncMode, CPUs: runtime.NumCPU()}
-	for _, f := range slices.Concat(benchFigures(), benchAuditFigures(), readSpecs, benchWebhookFigures()) {
+	r := &benchReport{N: *n, Sync: *syncMode, CPUs: runtime.NumCPU(), Memory: mem, Seconds: time.Since(b.start).Seconds()}
+	for _, f := range slices.Concat(benchFigures(), benchMixFigures(), benchMillionFigures(), benchAuditFigures(), readSpecs, benchWebhookFigures()) {
 		if x, ok := b.spent[f.name]; ok {
 			r.add(f.name, f.label, f.unit, x)
 		}
 	}
-	// Issue 9: commands that are on disk when answered, from many callers at
-	// once, against what one publisher gets from bare fsynced publishes.
-	r.namedRatio("durable_commands_vs_serial_fsync", "inproc_update_c64", "raw_publish_c1", 5)
+	mixRatios(r, mem)
+	r.ratio("inproc_update_c64", "raw_publish_c1", 0)
 	r.ratio("inproc_update_c16", "raw_publish_c1", 0)
 	r.ratio("bare_update_c64", "raw_publish_c1", 0)
 	r.ratio("inproc_create_c64", "raw_batch_c1", 0)
@@ -310,6 +373,7 @@ type benchSpent struct {
 
 // bench is one run: its scratch directory and what it measured so far.
 type bench struct {
+	start time.Time
 	dir   string
 	n     int
 	sync  string
@@ -318,7 +382,7 @@ type bench struct {
 }
 
 func (b *bench) step(format string, a ...any) {
-	fmt.Fprintf(b.log, "bench: "+format+"\n", a...)
+	fmt.Fprintf(b.log, "bench: %5.1fs "+format+"\n", append([]any{time.Since(b.start).Seconds()}, a...)...)
 }
 
 // measure runs fn, which does count operations, and adds it to figure name.
@@ -366,6 +430,9 @@ func (b *bench) run(ctx context.Context) error {
 	if err := b.appendPaths(ctx, rs); err != nil {
 		return err
 	}
+	if err := b.mix(ctx, rs); err != nil {
+		return err
+	}
 	b.step("raw JetStream ordered consumer, %d messages", 2*b.n)
 	if err := b.measure("raw_consume_scratch", 2*b.n, func() (time.Duration, error) {
 		return rs.Consume(ctx, 2*b.n)
@@ -373,6 +440,20 @@ func (b *bench) run(ctx context.Context) error {
 		return err
 	}
 	return b.projection(ctx)
+}
+
+// mixAlone runs the scenario mix and its raw baselines only (--mix-only),
+// then the projection rebuild over the log the mix wrote.
+func (b *bench) mixAlone(ctx context.Context) error {
+	rs, err := eventstore.OpenRawStream(ctx, eventstore.Config{DataDir: filepath.Join(b.dir, "raw"), Sync: b.sync})
+	if err != nil {
+		return err
+	}
+	defer rs.Close()
+	if err := b.mix(ctx, rs); err != nil {
+		return err
+	}
+	return b.projectionOf(ctx, "mix")
 }
 
 // appendPaths measures our append path on a real server started as serve
@@ -517,8 +598,11 @@ type benchClient struct {
 // projection replays the log the append scenarios wrote into fresh read
 // models, and reads the same stream with a bare ordered consumer, best of
 // two (before and after the replay), to compare against.
-func (b *bench) projection(ctx context.Context) error {
-	store, err := eventstore.Open(ctx, eventstore.Config{DataDir: filepath.Join(b.dir, "server"), Sync: b.sync})
+func (b *bench) projection(ctx context.Context) error { return b.projectionOf(ctx, "server") }
+
+// projectionOf is projection over the log of the server in directory name.
+func (b *bench) projectionOf(ctx context.Context, name string) error {
+	store, err := eventstore.Open(ctx, eventstore.Config{DataDir: filepath.Join(b.dir, name), Sync: b.sync})
 	if err != nil {
 		return err
 	}

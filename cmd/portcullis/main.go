@@ -99,6 +99,9 @@ type Config struct {
 	CheckpointInterval time.Duration
 	// EventsHeartbeat is how often an idle live feed sends a comment line.
 	EventsHeartbeat time.Duration
+	// NoopRoute serves the bench's no-op route (phttp.Config.NoopRoute);
+	// no flag sets it, only the bench.
+	NoopRoute bool
 }
 
 // bindFlags registers the common flags on fs with defaults from the
@@ -232,6 +235,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Secrets: box, Webhook: m.Config.Webhook, Deliveries: m.Deliveries, ReadOnly: m.Config.ReadOnly,
 		Checkpoints: m.Checkpoints,
 		Store:       m.Store, EventsHeartbeat: m.Config.EventsHeartbeat,
+		NoopRoute:   m.Config.NoopRoute,
 	})
 	m.Webhooks = phttp.NewDispatcher(phttp.DispatcherConfig{Store: m.Store, DB: m.DB, Runner: m.Runner, Commands: m.Commands,
 		Deliveries: m.Deliveries, Secrets: box, Webhook: m.Config.Webhook, Logger: m.Logger})

@@ -1,0 +1,231 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/portcullis/portcullis/commands"
+	"github.com/portcullis/portcullis/domain"
+	"github.com/portcullis/portcullis/eventstore"
+	"github.com/portcullis/portcullis/projections"
+)
+
+// The memory goal of issue 9 (--million): 1M events appended through the
+// store's append path (the writer, its chain and its fsyncs) in batches of
+// maxMillionBatch, then every read model rebuilt from them, and the
+// process's resident memory read from /proc/self/status.
+
+// benchMillionEvents is how many events --million appends.
+const benchMillionEvents = 1_000_000
+
+// benchMillionBatch is how many events one append carries: the writer's
+// largest group, one atomic batch.
+const benchMillionBatch = 500
+
+// benchMillionLimitMiB is the issue's bound on the resident memory.
+const benchMillionLimitMiB = 500
+
+// benchMemory is the resident memory after --million.
+type benchMemory struct {
+	Events int `json:"events"`
+	// HWMMiB is VmHWM, the most the process ever had resident (the goal is
+	// judged by it: the resident set never went above it); RSSMiB is VmRSS
+	// at the end.
+	HWMMiB float64 `json:"vm_hwm_mib"`
+	RSSMiB float64 `json:"vm_rss_mib"`
+}
+
+// benchMillionFigures are the figures of this file, in report order.
+func benchMillionFigures() []benchFigureSpec {
+	return []benchFigureSpec{
+		{"million_append", "1M events appended through Store.Append, 500 per append, 4 appenders", "events/s"},
+		{"million_rebuild", "full rebuild of every read model over those 1M events", "events/s"},
+	}
+}
+
+// millionEvents appends 1M events of one tenant's individuals (30%
+// creations, 60% updates, 10% deletions) on a store of its own, rebuilds
+// fresh read models from them, and reads the resident memory.
+func (b *bench) millionEvents(ctx context.Context) (*benchMemory, error) {
+	dir := filepath.Join(b.dir, "million")
+	store, err := eventstore.Open(ctx, eventstore.Config{DataDir: dir, Sync: b.sync})
+	if err != nil {
+		return nil, err
+	}
+	defer store.Close()
+	b.step("million: appending %d events, %d per append", benchMillionEvents, benchMillionBatch)
+	batches := benchMillionEvents / benchMillionBatch
+	gen := newMillionGen()
+	// Batches are made by one goroutine (the generator keeps who is alive)
+	// and appended by four, so the writer always has the next one waiting.
+	work := make(chan []domain.Event, 8)
+	go func() {
+		defer close(work)
+		for range batches {
+			select {
+			case work <- gen.batch(benchMillionBatch):
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	var appended atomic.Int64
+	start := time.Now()
+	d, err := drive(4, 4, func(int) error {
+		for events := range work {
+			if _, err := store.Append(ctx, events, nil); err != nil {
+				return err
+			}
+			if n := appended.Add(int64(len(events))); n%100_000 == 0 {
+				b.step("million: %d appended", n)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bench: million append: %w", err)
+	}
+	b.spent["million_append"] = &benchSpent{count: int(appended.Load()), d: d}
+	_ = start
+
+	db, err := projections.OpenDB(filepath.Join(dir, "readmodels.db"))
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	runner, err := projections.NewRunner(db, store)
+	if err != nil {
+		return nil, err
+	}
+	b.step("million: rebuilding the read models")
+	t := time.Now()
+	if err := runner.Rebuild(ctx, func(pos, target uint64) {
+		if pos%100_000 < 2000 {
+			b.step("million: rebuild at %d of %d", pos, target)
+		}
+	}); err != nil {
+		return nil, err
+	}
+	b.spent["million_rebuild"] = &benchSpent{count: int(runner.Position()), d: time.Since(t)}
+	hwm, rss, err := residentMiB()
+	if err != nil {
+		return nil, err
+	}
+	b.step("million: VmHWM %.0f MiB, VmRSS %.0f MiB", hwm, rss)
+	return &benchMemory{Events: int(appended.Load()), HWMMiB: hwm, RSSMiB: rss}, nil
+}
+
+// millionGen makes the million events: who is alive decides what comes next.
+type millionGen struct {
+	rng   *rand.Rand
+	alive []string
+	i     int
+	base  time.Time
+}
+
+func newMillionGen() *millionGen {
+	return &millionGen{rng: rand.New(rand.NewPCG(1, 9)), base: time.Now().UTC()}
+}
+
+func (g *millionGen) batch(n int) []domain.Event {
+	statuses := []string{"active", "inactive", "suspended"}
+	cmd := commands.NewCommandID()
+	out := make([]domain.Event, 0, n)
+	for range n {
+		g.i++
+		e := domain.Event{ID: cmd + "-" + strconv.Itoa(len(out)), Tenant: domain.DefaultTenant,
+			Actor: "service_user:bench", Face: domain.FaceNative, CommandID: cmd, OccurredAt: g.base}
+		switch k := g.rng.IntN(10); {
+		case k < 3 || len(g.alive) < 10:
+			id := fmt.Sprintf("ind-%08d", g.i)
+			e.Aggregate = domain.Ref{Type: domain.AggregateIndividual, ID: id}
+			e.Data = &domain.IndividualCreated{IndividualFields: domain.IndividualFields{ExtID: id, FirstName: "Ada",
+				LastName: "Bench" + strconv.Itoa(g.i), Email: id + "@example.test", Status: "active"}}
+			g.alive = append(g.alive, id)
+		case k < 9:
+			st := statuses[g.rng.IntN(3)]
+			e.Aggregate = domain.Ref{Type: domain.AggregateIndividual, ID: g.alive[g.rng.IntN(len(g.alive))]}
+			e.Data = &domain.IndividualUpdated{IndividualPatch: domain.IndividualPatch{Status: &st}}
+		default:
+			j := g.rng.IntN(len(g.alive))
+			e.Aggregate = domain.Ref{Type: domain.AggregateIndividual, ID: g.alive[j]}
+			e.Data = &domain.IndividualDeleted{}
+			g.alive[j] = g.alive[len(g.alive)-1]
+			g.alive = g.alive[:len(g.alive)-1]
+		}
+		e.Type, e.Version = e.Data.EventType(), e.Data.EventVersion()
+		out = append(out, e)
+	}
+	return out
+}
+
+// residentMiB reads VmHWM (peak resident set) and VmRSS (resident set now)
+// of this process from /proc/self/status.
+func residentMiB() (hwm, rss float64, err error) {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		name, rest, ok := strings.Cut(sc.Text(), ":")
+		if !ok || (name != "VmHWM" && name != "VmRSS") {
+			continue
+		}
+		kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+		if err != nil {
+			return 0, 0, fmt.Errorf("/proc/self/status %s: %w", name, err)
+		}
+		if name == "VmHWM" {
+			hwm = kb / 1024
+		} else {
+			rss = kb / 1024
+		}
+	}
+	if hwm == 0 {
+		return 0, 0, fmt.Errorf("/proc/self/status has no VmHWM")
+	}
+	return hwm, rss, sc.Err()
+}
+
+// writeHeapProfile writes the allocation profile (--memprofile).
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return pprof.Lookup("allocs").WriteTo(f, 0)
+}
+
+// mixRatios are the goals of issue 9, each a ratio in one run.
+func mixRatios(r *benchReport, mem *benchMemory) {
+	// Commands on disk when answered, 64 HTTP clients, against one
+	// publisher waiting for each fsynced publish.
+	r.namedRatio("durable_commands_vs_serial_fsync", "mix_commands_c64", "raw_publish_serial", 5)
+	r.namedRatio("read_vs_noop", "mix_reads_c64", "noop_c64", 0.4)
+	r.namedRatio("projection_apply_vs_raw_consume", "projection_apply", "raw_consume", 0)
+	for _, c := range benchMixLevels() {
+		r.ratio(fmt.Sprintf("mix_commands_c%d", c), "raw_publish_serial", 0)
+		r.ratio(fmt.Sprintf("mix_reads_c%d", c), fmt.Sprintf("noop_c%d", c), 0)
+	}
+	if bound := r.figureP99("raw_publish_serial") + r.figureP99("raw_fsync"); bound > 0 && r.figureP99("mix_paced") > 0 {
+		r.ceiling("command_p99_half_peak_vs_publish_fsync", r.figureP99("mix_paced")/bound, 1.5)
+	}
+	if bound := r.figureP99("raw_delivery_paced") + r.figureP99("raw_bbolt_commit"); bound > 0 && r.figureP99("projection_lag") > 0 {
+		r.ceiling("projection_lag_p99_vs_consume_commit", r.figureP99("projection_lag")/bound, 2)
+	}
+	if mem != nil {
+		r.ceiling("million_vm_hwm_vs_500mib", mem.HWMMiB/benchMillionLimitMiB, 1)
+	}
+}
