@@ -109,7 +109,7 @@ type mixEnv struct {
 	base     string
 	token    string
 	client   *http.Client
-	role     string // eSystems AccessRole every group permission points at
+	role     string   // eSystems AccessRole every group permission points at
 	perms    []string // eSystems Permission records, benchMixPerms of them
 	slots    []*mixSlot
 	noopPath string

@@ -235,7 +235,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Secrets: box, Webhook: m.Config.Webhook, Deliveries: m.Deliveries, ReadOnly: m.Config.ReadOnly,
 		Checkpoints: m.Checkpoints,
 		Store:       m.Store, EventsHeartbeat: m.Config.EventsHeartbeat,
-		NoopRoute:   m.Config.NoopRoute,
+		NoopRoute: m.Config.NoopRoute,
 	})
 	m.Webhooks = phttp.NewDispatcher(phttp.DispatcherConfig{Store: m.Store, DB: m.DB, Runner: m.Runner, Commands: m.Commands,
 		Deliveries: m.Deliveries, Secrets: box, Webhook: m.Config.Webhook, Logger: m.Logger})
