@@ -31,8 +31,24 @@ type principal struct {
 }
 
 func caller(ctx context.Context) principal {
+	if ri, ok := ctx.Value(keyRequest).(*requestInfo); ok && ri.authed {
+		return ri.principal
+	}
 	p, _ := ctx.Value(keyPrincipal).(principal)
 	return p
+}
+
+// withPrincipal records who is calling for the handlers after the
+// authentication middleware. It writes into the request's requestInfo
+// (set by withRequestID, which every routed request passes) rather than
+// deriving a new context and a copy of the request for each request; a
+// request without one gets the context value instead.
+func withPrincipal(r *http.Request, p principal) *http.Request {
+	if ri, ok := r.Context().Value(keyRequest).(*requestInfo); ok {
+		ri.actor, ri.principal, ri.authed = p.Actor, p, true
+		return r
+	}
+	return r.WithContext(context.WithValue(r.Context(), keyPrincipal, p))
 }
 
 func hashToken(t string) [32]byte { return sha256.Sum256([]byte(t)) }
@@ -128,8 +144,7 @@ func (s *Server) withNativeAuth(next http.Handler) http.Handler {
 			s.writeNativeError(w, r, err)
 			return
 		}
-		info(r.Context()).actor = p.Actor
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyPrincipal, p)))
+		next.ServeHTTP(w, withPrincipal(r, p))
 	})
 }
 

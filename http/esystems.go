@@ -2,7 +2,6 @@ package http
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -70,8 +69,7 @@ func (s *Server) withESystemsAuth(next http.Handler) http.Handler {
 			s.writeESystemsError(w, r, err)
 			return
 		}
-		info(r.Context()).actor = p.Actor
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyPrincipal, p)))
+		next.ServeHTTP(w, withPrincipal(r, p))
 	})
 }
 

@@ -37,6 +37,9 @@ const (
 type requestInfo struct {
 	id    string
 	actor string
+	// principal is the authenticated caller once authed (withPrincipal).
+	principal principal
+	authed    bool
 }
 
 func info(ctx context.Context) *requestInfo {

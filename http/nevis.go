@@ -1,7 +1,6 @@
 package http
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -89,8 +88,7 @@ func (s *Server) withNevisAuth(next http.Handler) http.Handler {
 			s.writeNevisError(w, r, err)
 			return
 		}
-		info(r.Context()).actor = p.Actor
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyPrincipal, p)))
+		next.ServeHTTP(w, withPrincipal(r, p))
 	})
 }
 

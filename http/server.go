@@ -187,36 +187,76 @@ func NewServer(cfg Config) *Server {
 
 	api := s.router.PathPrefix("/api/v1").Subrouter()
 	api.Use(s.withBodyLimit, s.withNativeAuth, s.withCallerLimit, s.withConsistency, s.withIdempotency)
-	s.registerTenantRoutes(api)
-	s.registerIndividualRoutes(api)
-	s.registerDecisionRoutes(api)
-	s.registerReportRoutes(api)
-	s.registerLocationRoutes(api)
-	s.registerBuildingRoutes(api)
-	s.registerSpaceRoutes(api)
-	s.registerLockingSystemRoutes(api)
-	s.registerAccessPointRoutes(api)
-	s.registerServiceUserRoutes(api)
-	s.registerOAuthClientRoutes(api)
-	s.registerRoleRoutes(api)
-	s.registerHistoryRoutes(api)
-	s.registerSelfServiceRoutes(api)
-	s.registerIntegrationRoutes(api)
-	s.registerChainRoutes(api) // before the audit log's, whose paths share the prefix
-	s.registerEventRoutes(api)
-	s.registerAuditRoutes(api)
-	s.registerCredentialRoutes(api)
-	s.registerCredentialLinkRoutes(api)
-	s.registerControlSystemRoutes(api)
-	s.registerSpaceViewRoutes(api)
-	s.registerStatsRoutes(api)
-	s.registerSettingsRoutes(api)
+	// The native routes are matched in groups, one per register function,
+	// each group tried only for the path segments its routes begin with:
+	// gorilla/mux tries routes one by one, each a regular expression, and
+	// a request to a route registered late paid for a hundred failed
+	// matches before (a sixth of the server's CPU time under load).
+	// Groups keep the registration order, so where two share a segment
+	// (the chain's routes and the audit log's) the earlier still wins.
+	group := func(register func(*mux.Router)) { registerSegmentGroup(api, "/api/v1", register) }
+	group(s.registerTenantRoutes)
+	group(s.registerIndividualRoutes)
+	group(s.registerDecisionRoutes)
+	group(s.registerReportRoutes)
+	group(s.registerLocationRoutes)
+	group(s.registerBuildingRoutes)
+	group(s.registerSpaceRoutes)
+	group(s.registerLockingSystemRoutes)
+	group(s.registerAccessPointRoutes)
+	group(s.registerServiceUserRoutes)
+	group(s.registerOAuthClientRoutes)
+	group(s.registerRoleRoutes)
+	group(s.registerHistoryRoutes)
+	group(s.registerSelfServiceRoutes)
+	group(s.registerIntegrationRoutes)
+	group(s.registerChainRoutes) // before the audit log's, whose paths share the prefix
+	group(s.registerEventRoutes)
+	group(s.registerAuditRoutes)
+	group(s.registerCredentialRoutes)
+	group(s.registerCredentialLinkRoutes)
+	group(s.registerControlSystemRoutes)
+	group(s.registerSpaceViewRoutes)
+	group(s.registerStatsRoutes)
+	group(s.registerSettingsRoutes)
 	if cfg.NoopRoute {
-		api.HandleFunc("/bench/noop", s.native("", handleNoop)).Methods("GET")
+		group(func(r *mux.Router) { r.HandleFunc("/bench/noop", s.native("", handleNoop)).Methods("GET") })
 	}
 	s.registerNevisRoutes(s.router)
 	s.registerESystemsRoutes(s.router)
 	return s
+}
+
+// registerSegmentGroup registers routes on a subrouter of parent that is
+// tried only when the request path's first segment after prefix is one the
+// routes' templates begin with (any, if a template begins with a variable).
+func registerSegmentGroup(parent *mux.Router, prefix string, register func(*mux.Router)) {
+	segments, any := map[string]bool{}, false
+	sub := parent.NewRoute().MatcherFunc(func(r *http.Request, _ *mux.RouteMatch) bool {
+		return any || segments[firstSegment(r.URL.Path, prefix)]
+	}).Subrouter()
+	register(sub)
+	_ = sub.Walk(func(rt *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+		if tpl, err := rt.GetPathTemplate(); err == nil {
+			seg := firstSegment(tpl, prefix)
+			if strings.HasPrefix(seg, "{") {
+				any = true
+			}
+			segments[seg] = true
+		}
+		return nil
+	})
+}
+
+// firstSegment is the path segment right after prefix ("" when the path
+// does not start with it).
+func firstSegment(path, prefix string) string {
+	rest, ok := strings.CutPrefix(path, prefix+"/")
+	if !ok {
+		return ""
+	}
+	seg, _, _ := strings.Cut(rest, "/")
+	return seg
 }
 
 // Route is one method and path template the server answers.

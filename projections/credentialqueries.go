@@ -230,7 +230,7 @@ func walkBlocks(tx *bolt.Tx, tenant string, desc bool, page domain.Page, load fu
 	} else {
 		k, v = c.Seek(seqKey(all, block*credentialBlock))
 	}
-	var out []Credential
+	out := make([]Credential, 0, page.Limit)
 	for ; k != nil && hasPrefix(k, p) && len(out) < page.Limit; k, v = next() {
 		if skip > 0 {
 			skip--
@@ -241,6 +241,9 @@ func walkBlocks(tx *bolt.Tx, tenant string, desc bool, page domain.Page, load fu
 			return nil, err
 		}
 		out = append(out, item)
+	}
+	if len(out) == 0 {
+		return nil, nil
 	}
 	return out, nil
 }
