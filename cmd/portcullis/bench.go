@@ -210,6 +210,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file, for go tool pprof")
 	memProfile := fs.String("memprofile", "", "write an allocation profile of the whole run to this file at its end, for go tool pprof")
 	mixOnly := fs.Bool("mix-only", false, "run only the HTTP scenario mix and its raw baselines (with --cpuprofile: a profile of the HTTP paths under load)")
+	mixTime := fs.Duration("mix-time", benchMixTime, "how long each client count runs the command mix; reads, no-op and the paced run are sized from it")
 	million := fs.Bool("million", false, "also append 1M events through the append path, rebuild the read models from them, and report the resident memory (takes minutes)")
 	asofMillion := fs.Bool("asof-million", false, "also time as_of and audit queries over read models of 1M events (takes minutes)")
 	readSizes := fs.String("read-sizes", "", "also time the credential lists, stats and suggestion on read models of these sizes, e.g. 10000,1000000 (built straight through the projection; 1M takes minutes)")
@@ -256,7 +257,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}()
 	}
 
-	b := &bench{start: time.Now(), dir: dir, n: *n, sync: *syncMode, log: stderr, spent: map[string]*benchSpent{}}
+	b := &bench{start: time.Now(), dir: dir, n: *n, sync: *syncMode, log: stderr, spent: map[string]*benchSpent{},
+		mixTimes: newMixTimes(*mixTime)}
 	// The million events go first, so that VmHWM is their peak, not that
 	// of the scenarios before them.
 	var mem *benchMemory
@@ -373,12 +375,13 @@ type benchSpent struct {
 
 // bench is one run: its scratch directory and what it measured so far.
 type bench struct {
-	start time.Time
-	dir   string
-	n     int
-	sync  string
-	log   io.Writer
-	spent map[string]*benchSpent
+	start    time.Time
+	mixTimes mixTimes
+	dir      string
+	n        int
+	sync     string
+	log      io.Writer
+	spent    map[string]*benchSpent
 }
 
 func (b *bench) step(format string, a ...any) {

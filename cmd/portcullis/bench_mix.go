@@ -42,16 +42,19 @@ func benchMixLevels() []int { return []int{1, 16, 64, 256} }
 // clients never queue on one aggregate.
 const benchMixSlots = 256
 
-// Time slices of one level: the commands and reads run for a fixed time
+// benchMixTime is the default time of one level's command phase
+// (--mix-time); the other phases are sized from it. Phases run for a time
 // rather than a count, so a slow spell shortens a phase instead of
 // stretching the run.
-const (
-	benchMixCommands = 2500 * time.Millisecond
-	benchMixReads    = 1200 * time.Millisecond
-	benchMixNoop     = 1200 * time.Millisecond
-	benchMixRawSlice = 600 * time.Millisecond
-	benchMixPaced    = 4 * time.Second
-)
+const benchMixTime = 2500 * time.Millisecond
+
+// mixTimes are the phase lengths of one run.
+type mixTimes struct{ commands, reads, noop, raw, paced time.Duration }
+
+func newMixTimes(commands time.Duration) mixTimes {
+	return mixTimes{commands: commands, reads: commands * 12 / 25, noop: commands * 12 / 25,
+		raw: commands * 6 / 25, paced: commands * 8 / 5}
+}
 
 // benchMixOps are the mix's command steps in the order a slot cycles
 // through them: each step undoes the one before, so a slot can cycle for
@@ -313,15 +316,15 @@ func (b *bench) mix(ctx context.Context, rs *eventstore.RawStream) error {
 		return fmt.Errorf("bench: mix setup: %w", err)
 	}
 	for _, c := range benchMixLevels() {
-		b.step("mix: %d clients: raw publish %v, commands %v, reads %v, no-op %v", c, benchMixRawSlice, benchMixCommands, benchMixReads, benchMixNoop)
+		b.step("mix: %d clients: raw publish %v, commands %v, reads %v, no-op %v", c, b.mixTimes.raw, b.mixTimes.commands, b.mixTimes.reads, b.mixTimes.noop)
 		if err := b.measureFor("raw_publish_serial", func() (int, time.Duration, []time.Duration, error) {
-			return rs.PublishFor(ctx, benchMixRawSlice, 1, benchPayload)
+			return rs.PublishFor(ctx, b.mixTimes.raw, 1, benchPayload)
 		}); err != nil {
 			return err
 		}
 		perOp, readOps := map[string]*benchSpent{}, map[string]*benchSpent{}
 		if err := b.measureFor(fmt.Sprintf("mix_commands_c%d", c), func() (int, time.Duration, []time.Duration, error) {
-			return runFor(c, benchMixCommands, func(w int) (string, time.Duration, error) {
+			return runFor(c, b.mixTimes.commands, func(w int) (string, time.Duration, error) {
 				t := time.Now()
 				op, _, err := e.step(ctx, e.slots[w])
 				return op, time.Since(t), err
@@ -330,7 +333,7 @@ func (b *bench) mix(ctx context.Context, rs *eventstore.RawStream) error {
 			return err
 		}
 		if err := b.measureFor(fmt.Sprintf("mix_reads_c%d", c), func() (int, time.Duration, []time.Duration, error) {
-			return runFor(c, benchMixReads, func(w int) (string, time.Duration, error) {
+			return runFor(c, b.mixTimes.reads, func(w int) (string, time.Duration, error) {
 				t := time.Now()
 				op, err := e.read(ctx, e.slots[w])
 				return op, time.Since(t), err
@@ -339,7 +342,7 @@ func (b *bench) mix(ctx context.Context, rs *eventstore.RawStream) error {
 			return err
 		}
 		if err := b.measureFor(fmt.Sprintf("noop_c%d", c), func() (int, time.Duration, []time.Duration, error) {
-			return runFor(c, benchMixNoop, func(w int) (string, time.Duration, error) {
+			return runFor(c, b.mixTimes.noop, func(w int) (string, time.Duration, error) {
 				t := time.Now()
 				_, err := e.call(ctx, http.MethodGet, e.noopPath, "", http.StatusOK, false)
 				return "noop", time.Since(t), err
@@ -373,7 +376,7 @@ func (b *bench) paced(ctx context.Context, e *mixEnv, rs *eventstore.RawStream) 
 		}
 	}
 	rate := max(peak/2, 1)
-	b.step("mix: paced at %.0f commands/s (half the peak %.0f) for %v, lag to the runner's commit", rate, peak, benchMixPaced)
+	b.step("mix: paced at %.0f commands/s (half the peak %.0f) for %v, lag to the runner's commit", rate, peak, b.mixTimes.paced)
 	type ack struct {
 		token uint64
 		at    int64
@@ -397,7 +400,7 @@ func (b *bench) paced(ctx context.Context, e *mixEnv, rs *eventstore.RawStream) 
 			marks = append(marks, mark{e.m.Runner.Position(), time.Now().UnixNano()})
 		}
 	}()
-	total := max(int(rate*benchMixPaced.Seconds()), 1)
+	total := max(int(rate*b.mixTimes.paced.Seconds()), 1)
 	acks := make([]ack, total)
 	lat := make([]time.Duration, total)
 	var next atomic.Int64
@@ -446,9 +449,9 @@ func (b *bench) paced(ctx context.Context, e *mixEnv, rs *eventstore.RawStream) 
 	b.spent["mix_paced"] = &benchSpent{count: total, d: d, lat: lat}
 	b.spent["projection_lag"] = &benchSpent{count: total, d: d, lat: lags}
 
-	b.step("raw consumer paced at %.0f msgs/s for %v", rate, benchMixPaced)
+	b.step("raw consumer paced at %.0f msgs/s for %v", rate, b.mixTimes.paced)
 	if err := b.measureFor("raw_delivery_paced", func() (int, time.Duration, []time.Duration, error) {
-		return rs.PacedDelivery(ctx, rate, benchMixPaced, benchMixSlots, benchPayload)
+		return rs.PacedDelivery(ctx, rate, b.mixTimes.paced, benchMixSlots, benchPayload)
 	}); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -13,7 +14,7 @@ import (
 // the goals are met is for the bench itself, never for a test.
 func TestBenchSmoke(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	err := run(context.Background(), []string{"bench", "--n", "200", "--json", "--data-dir", t.TempDir()}, &stdout, &stderr)
+	err := run(context.Background(), []string{"bench", "--n", "200", "--mix-time", "400ms", "--json", "--data-dir", t.TempDir()}, &stdout, &stderr)
 	if err != nil {
 		t.Fatalf("bench: %v\n%s", err, stderr.String())
 	}
@@ -35,6 +36,23 @@ func TestBenchSmoke(t *testing.T) {
 	for _, f := range slices.Concat(benchFigures(), benchWebhookFigures()) {
 		if _, ok := got.Figures[f.name]; !ok {
 			t.Errorf("figure %s missing", f.name)
+		}
+	}
+	// The mix's figures by client count and its baselines; the share of
+	// each step at 64 clients depends on what a short run reached.
+	for _, f := range benchMixFigures() {
+		if strings.HasPrefix(f.name, "mix_") && strings.HasSuffix(f.name, "_c64") && f.name != "mix_commands_c64" && f.name != "mix_reads_c64" {
+			continue
+		}
+		if _, ok := got.Figures[f.name]; !ok {
+			t.Errorf("figure %s missing", f.name)
+		}
+	}
+	for _, name := range []string{"durable_commands_vs_serial_fsync", "read_vs_noop", "projection_apply_vs_raw_consume",
+		"command_p99_half_peak_vs_publish_fsync", "projection_lag_p99_vs_consume_commit"} {
+		r, ok := got.Ratios[name]
+		if !ok || r.Value <= 0 {
+			t.Errorf("ratio %s = %+v, want a positive value", name, r)
 		}
 	}
 	for name, f := range got.Figures {
