@@ -112,7 +112,7 @@ func (r *benchReport) ratio(num, den string, goal float64) {
 // up by name.
 func (r *benchReport) namedRatio(name, num, den string, goal float64) {
 	if !r.has(num) || !r.has(den) {
-		return // a part of the run that did not run (--mix-only)
+		return // a part of the run that did not run (--mix-only, --webhooks-only)
 	}
 	x := benchRatio{name: name, Goal: goal}
 	if d := r.figure(den); d > 0 {
@@ -210,6 +210,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file, for go tool pprof")
 	memProfile := fs.String("memprofile", "", "write an allocation profile of the whole run to this file at its end, for go tool pprof")
 	mixOnly := fs.Bool("mix-only", false, "run only the HTTP scenario mix and its raw baselines (with --cpuprofile: a profile of the HTTP paths under load)")
+	webhooksOnly := fs.Bool("webhooks-only", false, "run only the webhook part (raw POSTs, delivery, lag), for iteration on webhook delivery")
 	mixTime := fs.Duration("mix-time", benchMixTime, "how long each client count runs the command mix; reads, no-op and the paced run are sized from it")
 	million := fs.Bool("million", false, "also append 1M events through the append path, rebuild the read models from them, and report the resident memory (takes minutes)")
 	asofMillion := fs.Bool("asof-million", false, "also time as_of and audit queries over read models of 1M events (takes minutes)")
@@ -267,11 +268,16 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
-	if *mixOnly {
+	switch {
+	case *mixOnly:
 		if err := b.mixAlone(ctx); err != nil {
 			return err
 		}
-	} else {
+	case *webhooksOnly:
+		if err := b.webhooks(ctx); err != nil {
+			return err
+		}
+	default:
 		if err := b.run(ctx); err != nil {
 			return err
 		}
@@ -288,9 +294,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
-	readSpecs, err := b.credentialReads(sizes)
-	if err != nil {
-		return err
+	var readSpecs []benchFigureSpec
+	if !*webhooksOnly {
+		if readSpecs, err = b.credentialReads(sizes); err != nil {
+			return err
+		}
 	}
 	r := &benchReport{N: *n, Sync: *syncMode, CPUs: runtime.NumCPU(), Memory: mem, Seconds: time.Since(b.start).Seconds()}
 	for _, f := range slices.Concat(benchFigures(), benchMixFigures(), benchMillionFigures(), benchAuditFigures(), readSpecs, benchWebhookFigures()) {
