@@ -61,3 +61,23 @@ func Decode(b []byte, seq uint64) (domain.Event, error) {
 		OccurredAt: w.OccurredAt.UTC(), Data: data, Sequence: seq,
 	}, nil
 }
+
+// decodeEnvelope is Decode without the payload: the event's Data stays
+// nil and the payload's msgpack is returned beside it, for a reader that
+// renders the payload from the stored bytes (publicJSON). A type and
+// version this code does not know is still an error, as in Decode.
+func decodeEnvelope(b []byte, seq uint64) (domain.Event, []byte, error) {
+	var w wireEvent
+	if err := msgpack.Unmarshal(b, &w); err != nil {
+		return domain.Event{}, nil, fmt.Errorf("decode event at %d: %w", seq, err)
+	}
+	if _, err := domain.NewEventData(w.Type, w.Version); err != nil {
+		return domain.Event{}, nil, fmt.Errorf("decode event at %d: %w", seq, err)
+	}
+	return domain.Event{
+		ID: w.ID, Type: w.Type, Version: w.Version, Tenant: w.Tenant,
+		Aggregate: domain.Ref{Type: w.AggType, ID: w.AggID},
+		Actor:     w.Actor, RequestID: w.RequestID, CommandID: w.CommandID, Face: w.Face,
+		OccurredAt: w.OccurredAt.UTC(), Sequence: seq,
+	}, w.Data, nil
+}

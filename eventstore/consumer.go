@@ -219,6 +219,8 @@ func (s *Store) SubjectSequences(ctx context.Context, subject string, after, upt
 // Delivery is one event handed out by a durable consumer. Exactly one of
 // Ack, Retry, Release or Skip must follow, from one goroutine at a time.
 type Delivery struct {
+	// Event is the event's envelope. Its Data is not decoded (nil): the
+	// public form renders from the stored bytes (Body).
 	Event domain.Event
 	// Subject is the event's subject: its aggregate's order domain.
 	Subject string
@@ -230,9 +232,13 @@ type Delivery struct {
 	// Pin names the pinned period of this process it was handed out in: a
 	// new value means the process lost its pin and got it back, so events
 	// may have been handed elsewhere meanwhile.
-	Pin string
-	msg jetstream.Msg
+	Pin     string
+	msg     jetstream.Msg
+	payload []byte // the payload's msgpack
 }
+
+// Body renders the event in its public JSON form (as PublicJSONOf).
+func (dl *Delivery) Body() ([]byte, error) { return publicJSON(dl.Event, dl.payload, dl.msg.Data()) }
 
 // Next blocks until the consumer hands out the next event, or the handle is
 // stopped (ErrClosed). An event that does not decode is returned with its
@@ -254,7 +260,7 @@ func (d *Durable) Next() (*Delivery, error) {
 	if h := m.Headers(); h != nil {
 		dl.Pin = h.Get("Nats-Pin-Id")
 	}
-	dl.Event, err = Decode(m.Data(), md.Sequence.Stream)
+	dl.Event, dl.payload, err = decodeEnvelope(m.Data(), md.Sequence.Stream)
 	return dl, err
 }
 

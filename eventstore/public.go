@@ -121,48 +121,53 @@ func publicValue(v any) any {
 // extension type other than time, a map keyed by something other than
 // strings) is rendered through PublicJSON instead.
 func PublicJSONOf(b []byte, seq uint64) ([]byte, error) {
-	var w wireEvent
-	if err := msgpack.Unmarshal(b, &w); err != nil {
-		return nil, fmt.Errorf("decode event at %d: %w", seq, err)
+	e, payload, err := decodeEnvelope(b, seq)
+	if err != nil {
+		return nil, err
 	}
-	out := make([]byte, 0, 256+2*len(w.Data))
-	at := w.OccurredAt.UTC()
+	return publicJSON(e, payload, b)
+}
+
+// publicJSON renders envelope e (of the message stored) with its payload's
+// msgpack.
+func publicJSON(e domain.Event, payload, stored []byte) ([]byte, error) {
+	out := make([]byte, 0, 256+2*len(payload))
+	at := e.OccurredAt.UTC()
 	out = append(out, `{"id":`...)
-	out = appendJSONString(out, w.ID)
+	out = appendJSONString(out, e.ID)
 	out = append(out, `,"type":`...)
-	out = appendJSONString(out, w.Type)
+	out = appendJSONString(out, e.Type)
 	out = append(out, `,"version":`...)
-	out = strconv.AppendInt(out, int64(w.Version), 10)
+	out = strconv.AppendInt(out, int64(e.Version), 10)
 	out = append(out, `,"timestamp":"`...)
 	out = at.AppendFormat(out, time.RFC3339Nano)
 	out = append(out, `","tenant":`...)
-	out = appendJSONString(out, w.Tenant)
+	out = appendJSONString(out, e.Tenant)
 	out = append(out, `,"aggregate":{"type":`...)
-	out = appendJSONString(out, w.AggType)
+	out = appendJSONString(out, e.Aggregate.Type)
 	out = append(out, `,"id":`...)
-	out = appendJSONString(out, w.AggID)
+	out = appendJSONString(out, e.Aggregate.ID)
 	out = append(out, `},"actor":`...)
-	out = appendJSONString(out, w.Actor)
-	if w.RequestID != "" {
+	out = appendJSONString(out, e.Actor)
+	if e.RequestID != "" {
 		out = append(out, `,"request_id":`...)
-		out = appendJSONString(out, w.RequestID)
+		out = appendJSONString(out, e.RequestID)
 	}
 	out = append(out, `,"occurred_at":"`...)
 	out = at.AppendFormat(out, time.RFC3339Nano)
 	out = append(out, `","consistency_token":"`...)
-	out = strconv.AppendUint(out, seq, 10)
+	out = strconv.AppendUint(out, e.Sequence, 10)
 	out = append(out, `","data":`...)
-	p := &mpWalk{b: w.Data}
-	data, ok := p.value(nil)
-	if !ok || p.i != len(p.b) || len(data) == 0 || data[0] != '{' {
-		e, err := Decode(b, seq)
+	p := &mpWalk{b: payload}
+	data, ok := p.value(out)
+	if !ok || p.i != len(p.b) || data[len(out)] != '{' {
+		full, err := Decode(stored, e.Sequence)
 		if err != nil {
 			return nil, err
 		}
-		return PublicJSON(e)
+		return PublicJSON(full)
 	}
-	out = append(out, data...)
-	return append(out, '}'), nil
+	return append(data, '}'), nil
 }
 
 // mpWalk reads one msgpack value at a time from b and writes it as the

@@ -158,7 +158,9 @@ func (s *session) admit(dl *eventstore.Delivery, decodeErr error) {
 		return
 	}
 	if s.done[dl.Seq] {
-		_ = dl.AckAsync() // our acknowledgement was lost: repeat it
+		// Our acknowledgement was lost or is still waiting for the
+		// delivery log: repeat it once the log has the attempt.
+		s.d.cfg.Deliveries.AfterQueued(func() { _ = dl.AckAsync() })
 		return
 	}
 	if s.w.replay != nil && dl.Seq > s.w.replay.to {
@@ -270,14 +272,14 @@ func (s *session) kick(subject string) {
 	h := q[0]
 	h.out = true
 	s.heads.Go(func() {
+		// A delivered event is acknowledged by the delivery log once its
+		// attempt is on disk (deliverUntilDone), and its record's next
+		// event goes out without waiting for that: the first arrival of
+		// each event keeps its record's order either way, and an
+		// acknowledgement lost to a crash only brings the event back as a
+		// repeat (after a restart, the guard holds the record's later
+		// events until it came back).
 		h.ok = s.d.deliverUntilDone(s.ctx, s.w, s.slots, h)
-		if h.ok {
-			// Not waited for: the first arrival of each event keeps its
-			// record's order either way, and a lost acknowledgement only
-			// brings the event back as a repeat (or, after a restart,
-			// keeps the guard up until it comes back).
-			_ = h.dl.Load().AckAsync()
-		}
 		s.results <- h
 	})
 }
@@ -379,6 +381,7 @@ func (s *session) stop(in <-chan turnInput) {
 // slot.
 func (d *Dispatcher) deliverUntilDone(ctx context.Context, w *worker, slots chan struct{}, h *heldEvent) bool {
 	e := h.event
+	body, renderErr := h.dl.Load().Body()
 	for {
 		select {
 		case slots <- struct{}{}:
@@ -386,7 +389,7 @@ func (d *Dispatcher) deliverUntilDone(ctx context.Context, w *worker, slots chan
 			return false
 		}
 		t := w.target.Load()
-		res := d.attempt(ctx, t, e)
+		res := d.attempt(ctx, t, e, body, renderErr)
 		<-slots
 		if ctx.Err() != nil && res.status == 0 {
 			return false
@@ -400,19 +403,21 @@ func (d *Dispatcher) deliverUntilDone(ctx context.Context, w *worker, slots chan
 		if res.ok() {
 			rec.Status = projections.DeliveryDelivered
 			w.succeeded()
-			d.cfg.Deliveries.Record(rec)
+			// The consumer hears of it once the log has it, so that no
+			// crash leaves a delivery acknowledged and not logged.
+			d.cfg.Deliveries.Record(rec, func() { _ = h.dl.Load().AckAsync() })
 			return true
 		}
 		rec.Status = projections.DeliveryFailed
 		since := w.failed(res.at)
 		delay := domain.RetryDelay(d.cfg.Webhook.RetrySchedule, int(h.attempt)+1, rand.Float64())
 		if w.replay == nil && res.at.Sub(since) >= d.cfg.Webhook.DisableAfter && d.disable(ctx, t, since, res) {
-			d.cfg.Deliveries.Record(rec)
+			d.cfg.Deliveries.Record(rec, nil)
 			<-ctx.Done() // the webhook list stops this worker; the event waits for an enable
 			return false
 		}
 		rec.NextAttempt = res.at.Add(delay).UTC()
-		d.cfg.Deliveries.Record(rec)
+		d.cfg.Deliveries.Record(rec, nil)
 		h.attempt++
 		sleep(ctx, delay)
 	}

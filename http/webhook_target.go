@@ -19,7 +19,6 @@ import (
 
 	"github.com/portcullis/portcullis/commands"
 	"github.com/portcullis/portcullis/domain"
-	"github.com/portcullis/portcullis/eventstore"
 	"github.com/portcullis/portcullis/projections"
 )
 
@@ -138,12 +137,21 @@ func (r attemptResult) summary() string {
 // snippetSize bounds the answer body kept in the delivery log.
 const snippetSize = 256
 
-// attempt POSTs one event, signed, and reports the answer.
-func (d *Dispatcher) attempt(ctx context.Context, t *webhookTarget, e domain.Event) attemptResult {
+// Header names of a delivery, in the canonical form net/http would give
+// them, so that setting them needs no rewriting per request
+// (standardwebhooks.HeaderWebhook* name the last three in lower case).
+const (
+	headerWebhookID        = "Webhook-Id"
+	headerWebhookTimestamp = "Webhook-Timestamp"
+	headerWebhookSignature = "Webhook-Signature"
+)
+
+// attempt POSTs one event, signed, and reports the answer. body is the
+// event's public form (or renderErr why it could not be rendered).
+func (d *Dispatcher) attempt(ctx context.Context, t *webhookTarget, e domain.Event, body []byte, renderErr error) attemptResult {
 	res := attemptResult{at: time.Now()}
-	body, err := eventstore.PublicJSON(e)
-	if err != nil {
-		res.err = "render event: " + err.Error()
+	if renderErr != nil {
+		res.err = "render event: " + renderErr.Error()
 		return res
 	}
 	sig, err := t.sign(e.ID, res.at, body)
@@ -158,11 +166,13 @@ func (d *Dispatcher) attempt(ctx context.Context, t *webhookTarget, e domain.Eve
 		res.err = "request: " + err.Error()
 		return res
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "Portcullis-Webhooks/1")
-	req.Header.Set(standardwebhooks.HeaderWebhookID, e.ID)
-	req.Header.Set(standardwebhooks.HeaderWebhookTimestamp, strconv.FormatInt(res.at.Unix(), 10))
-	req.Header.Set(standardwebhooks.HeaderWebhookSignature, sig)
+	req.Header = http.Header{
+		"Content-Type":         {"application/json"},
+		"User-Agent":           {"Portcullis-Webhooks/1"},
+		headerWebhookID:        {e.ID},
+		headerWebhookTimestamp: {strconv.FormatInt(res.at.Unix(), 10)},
+		headerWebhookSignature: {sig},
+	}
 	resp, err := d.client.Do(req)
 	if err != nil {
 		res.latency = time.Since(res.at)

@@ -53,22 +53,35 @@ type deliveryState struct {
 // Deliveries is the delivery log of every webhook: operational data, not
 // derived from the event log, so it lives in a file of its own
 // (data/deliveries.db) that a rebuild leaves alone. Each node logs the
-// attempts it made. Attempts are written in the background, many per
-// transaction, so logging never holds a delivery up; a crash can lose the
-// last few entries, never a delivery.
+// attempts it made. Attempts are written in the background by one writer,
+// all those queued meanwhile in one transaction (one fsync for the group),
+// so logging never holds an attempt up; what must wait for the log (the
+// consumer's acknowledgement of a delivered event) is handed to Record as
+// then and runs once the attempt is on disk. A crash can lose the last
+// entries only together with the acknowledgements that wait for them, so
+// a lost entry's event is delivered (and logged) again.
 type Deliveries struct {
 	bolt *bolt.DB
 	keep uint64
-	in   chan DeliveryAttempt
+	in   chan queuedAttempt
 	done chan struct{}
 	mu   sync.Mutex
 	err  error
 }
 
+// queuedAttempt is an attempt waiting for the writer, and what to do once
+// it is written; an entry without an attempt only waits for those before it.
+type queuedAttempt struct {
+	a    *DeliveryAttempt
+	then func()
+}
+
 // OpenDeliveries opens or creates the delivery log at path; it keeps the
 // newest keep attempts of each webhook.
 func OpenDeliveries(path string, keep int) (*Deliveries, error) {
-	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	// The free list is rebuilt on open rather than written with every
+	// commit: the writer commits often and the file stays small.
+	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, NoFreelistSync: true})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, ErrLocked
 	}
@@ -87,7 +100,7 @@ func OpenDeliveries(path string, keep int) (*Deliveries, error) {
 		b.Close()
 		return nil, err
 	}
-	d := &Deliveries{bolt: b, keep: uint64(max(keep, 1)), in: make(chan DeliveryAttempt, 4096), done: make(chan struct{})}
+	d := &Deliveries{bolt: b, keep: uint64(max(keep, 1)), in: make(chan queuedAttempt, 4096), done: make(chan struct{})}
 	go d.write()
 	return d, nil
 }
@@ -106,15 +119,25 @@ func (d *Deliveries) Err() error {
 	return d.err
 }
 
-// Record queues an attempt for the log.
-func (d *Deliveries) Record(a DeliveryAttempt) { d.in <- a }
+// Record queues an attempt for the log; then, if not nil, runs on the
+// writer's goroutine once the attempt is on disk (or could not be written:
+// see Err). It must not block.
+func (d *Deliveries) Record(a DeliveryAttempt, then func()) { d.in <- queuedAttempt{&a, then} }
 
+// AfterQueued runs fn on the writer's goroutine once every attempt queued
+// before it is on disk.
+func (d *Deliveries) AfterQueued(fn func()) { d.in <- queuedAttempt{then: fn} }
+
+// write is the writer: it takes every attempt queued while it committed
+// the last group and commits them as the next one.
 func (d *Deliveries) write() {
 	defer close(d.done)
-	for a := range d.in {
-		batch := []DeliveryAttempt{a}
+	var batch []queuedAttempt
+	var rows []*DeliveryAttempt
+	for q := range d.in {
+		batch, rows = append(batch[:0], q), rows[:0]
 	more:
-		for len(batch) < 2000 {
+		for len(batch) < 4096 {
 			select {
 			case next, ok := <-d.in:
 				if !ok {
@@ -125,16 +148,28 @@ func (d *Deliveries) write() {
 				break more
 			}
 		}
-		err := d.bolt.Update(func(tx *bolt.Tx) error { return d.put(tx, batch) })
-		if err != nil {
-			d.mu.Lock()
-			d.err = err
-			d.mu.Unlock()
+		for _, q := range batch {
+			if q.a != nil {
+				rows = append(rows, q.a)
+			}
+		}
+		if len(rows) > 0 {
+			if err := d.bolt.Update(func(tx *bolt.Tx) error { return d.put(tx, rows) }); err != nil {
+				d.mu.Lock()
+				d.err = err
+				d.mu.Unlock()
+			}
+		}
+		for i, q := range batch {
+			if q.then != nil {
+				q.then()
+			}
+			batch[i] = queuedAttempt{}
 		}
 	}
 }
 
-func (d *Deliveries) put(tx *bolt.Tx, batch []DeliveryAttempt) error {
+func (d *Deliveries) put(tx *bolt.Tx, batch []*DeliveryAttempt) error {
 	attempts, states := tx.Bucket(bucketAttempts), tx.Bucket(bucketConnState)
 	touched := map[string]deliveryState{}
 	for _, a := range batch {
@@ -149,7 +184,7 @@ func (d *Deliveries) put(tx *bolt.Tx, batch []DeliveryAttempt) error {
 		if err != nil {
 			return err
 		}
-		if err := putValue(attempts, seqKey([]byte(sk), n), &a); err != nil {
+		if err := putValue(attempts, seqKey([]byte(sk), n), a); err != nil {
 			return err
 		}
 		st.Count++
