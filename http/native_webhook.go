@@ -32,7 +32,8 @@ type WebhookConfig struct {
 	// Parallel bounds the attempts one webhook has in flight at once, each
 	// for a different record (default 32); Window is how many events a
 	// webhook may hold unacknowledged, its look-ahead for records it can
-	// send beside each other (default 8 × Parallel).
+	// send beside each other, and room for delivered events whose
+	// acknowledgement waits for the delivery log (default 16 × Parallel).
 	Parallel, Window int
 	// Lease is how long a node may hold an event before the log hands it
 	// to another node (default 30 s); a live node renews it every third of
@@ -57,7 +58,7 @@ func (c *WebhookConfig) defaults() {
 		c.Parallel = 32
 	}
 	if c.Window < c.Parallel {
-		c.Window = 8 * c.Parallel
+		c.Window = 16 * c.Parallel
 	}
 	if c.Lease <= 0 {
 		c.Lease = 30 * time.Second

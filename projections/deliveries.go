@@ -128,14 +128,26 @@ func (d *Deliveries) Record(a DeliveryAttempt, then func()) { d.in <- queuedAtte
 // before it is on disk.
 func (d *Deliveries) AfterQueued(fn func()) { d.in <- queuedAttempt{then: fn} }
 
+// deliveryLinger is how long the writer collects attempts before it
+// commits a group: it delays the acknowledgements of delivered events by
+// that much (never a delivery), against a commit and an fsync for every
+// few attempts while deliveries stream.
+const deliveryLinger = 10 * time.Millisecond
+
 // write is the writer: it takes every attempt queued while it committed
 // the last group and commits them as the next one.
 func (d *Deliveries) write() {
 	defer close(d.done)
 	var batch []queuedAttempt
 	var rows []*DeliveryAttempt
+	linger := time.NewTimer(0)
+	<-linger.C
 	for q := range d.in {
 		batch, rows = append(batch[:0], q), rows[:0]
+		// A commit costs the same for one attempt as for hundreds: wait
+		// a moment for company, as long as attempts keep coming.
+		linger.Reset(deliveryLinger)
+		lingering := true
 	more:
 		for len(batch) < 4096 {
 			select {
@@ -144,9 +156,24 @@ func (d *Deliveries) write() {
 					break more
 				}
 				batch = append(batch, next)
+				continue
 			default:
-				break more
 			}
+			if !lingering {
+				break
+			}
+			select {
+			case next, ok := <-d.in:
+				if !ok {
+					break more
+				}
+				batch = append(batch, next)
+			case <-linger.C:
+				lingering = false
+			}
+		}
+		if lingering && !linger.Stop() {
+			<-linger.C
 		}
 		for _, q := range batch {
 			if q.a != nil {
