@@ -263,6 +263,20 @@ func translate(err error) error {
 	return fmt.Errorf("eventstore: append: %w", err)
 }
 
+// LastPosition is the stream position of an aggregate's last event, 0 when
+// it has none: one direct get, for a reader that must know whether the
+// aggregate changed after some position without loading it.
+func (s *Store) LastPosition(ctx context.Context, tenant string, ref domain.Ref) (uint64, error) {
+	last, err := s.stream.GetLastMsgForSubject(ctx, Subject(tenant, ref))
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("eventstore: last of %s: %w", ref, err)
+	}
+	return last.Sequence, nil
+}
+
 // Load returns every event of one aggregate, in order, and the stream
 // position of the last one (0 when it has none). It reads with direct gets
 // on the subject, without creating a consumer.

@@ -307,8 +307,10 @@ func sleep(ctx context.Context, d time.Duration) {
 
 // catchUp makes sure the worker's target reflects every change made to
 // webhooks before position seq: a rotation, a disable or a disconnect
-// applies exactly to the events after it in the log, not to those that
-// happen to be delivered after this node noticed it.
+// applies to the events after it in the log, not only to those that
+// happen to be delivered after this node noticed it. Sessions call it at
+// the start of a turn and for each change to their own webhook, not for
+// every event: waiting for the read models is most of a delivery's lag.
 func (d *Dispatcher) catchUp(ctx context.Context, seq uint64) {
 	if d.cfg.Runner.Position() < seq-1 {
 		_ = d.cfg.Runner.WaitFor(ctx, seq-1)

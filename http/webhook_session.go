@@ -168,7 +168,11 @@ func (s *session) admit(dl *eventstore.Delivery, decodeErr error) {
 		s.beyond = true
 		return
 	}
-	s.d.catchUp(s.ctx, dl.Seq)
+	if t := s.w.target.Load(); dl.Event.Aggregate.Type == domain.AggregateIntegrationConnection && dl.Event.Aggregate.ID == t.id {
+		// A change to this webhook: what comes after it goes out as it
+		// says (see newTurn).
+		s.d.catchUp(s.ctx, dl.Seq+1)
+	}
 	if !domain.MatchEventType(s.w.target.Load().filters, dl.Event.Type) {
 		// Not sent, so its order does not matter.
 		_ = dl.AckAsync()
@@ -208,6 +212,19 @@ func (s *session) newTurn(pin string) {
 	s.base, s.floor, s.guardTo = info.AckFloor, info.AckFloor, info.Delivered
 	s.guarded = s.guardTo > s.floor
 	s.earlier, s.scanned = nil, false
+	// Every event must go out under the webhook as every change to it
+	// before the event left it (a rotation signs with the new secret from
+	// there on, a disable stops there). Within a turn the consumer hands
+	// out the tenant's events in log order, so a change is admitted before
+	// the events after it, and admit waits for the read models to apply it.
+	// What came before the turn is caught up here, once: up to the
+	// webhook's last change in the log.
+	t := s.w.target.Load()
+	last, err := s.d.cfg.Store.LastPosition(s.ctx, t.tenant, domain.Ref{Type: domain.AggregateIntegrationConnection, ID: t.id})
+	if err != nil {
+		last, _ = s.d.cfg.Store.LastSequence(s.ctx)
+	}
+	s.d.catchUp(s.ctx, last+1)
 }
 
 // guardScan is the longest guarded range read whole at the start of a
