@@ -123,6 +123,11 @@ func (c *Checkpointer) Verify(ctx context.Context, cp *Checkpoint) (ChainReport,
 	return c.store.Verify(ctx, cp)
 }
 
+// VerifyTo walks the chain up to position upTo; see Store.VerifyTo.
+func (c *Checkpointer) VerifyTo(ctx context.Context, cp *Checkpoint, upTo uint64) (ChainReport, error) {
+	return c.store.VerifyTo(ctx, cp, upTo)
+}
+
 // PublicKey is the key auditors verify checkpoints with.
 func (c *Checkpointer) PublicKey() ed25519.PublicKey { return c.key.Public().(ed25519.PublicKey) }
 

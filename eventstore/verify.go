@@ -73,13 +73,23 @@ type CheckpointCheck struct {
 // so that removing the newest events is found too. The walk stops at the
 // first break. A read error is an error, not a break.
 func (s *Store) Verify(ctx context.Context, cp *Checkpoint) (ChainReport, error) {
+	return s.VerifyTo(ctx, cp, 0)
+}
+
+// VerifyTo is Verify of the log up to position upTo (0: all of it): the
+// chain as it stood then, for a verification as of a past instant. A
+// checkpoint past upTo is not checked.
+func (s *Store) VerifyTo(ctx context.Context, cp *Checkpoint, upTo uint64) (ChainReport, error) {
+	if cp != nil && upTo > 0 && cp.Sequence > upTo {
+		cp = nil
+	}
 	start := time.Now()
-	rep, err := s.verify(ctx, cp)
+	rep, err := s.verify(ctx, cp, upTo)
 	rep.Elapsed = time.Since(start)
 	return rep, err
 }
 
-func (s *Store) verify(ctx context.Context, cp *Checkpoint) (ChainReport, error) {
+func (s *Store) verify(ctx context.Context, cp *Checkpoint, upTo uint64) (ChainReport, error) {
 	var rep ChainReport
 	var want Hash
 	if cp != nil {
@@ -95,6 +105,9 @@ func (s *Store) verify(ctx context.Context, cp *Checkpoint) (ChainReport, error)
 		return rep, fmt.Errorf("eventstore: verify: %w", err)
 	}
 	end := info.State.LastSeq
+	if upTo > 0 {
+		end = min(end, upTo)
+	}
 	w := chainWalk{rep: &rep}
 	if end > 0 {
 		if err := s.walkFrom(ctx, 1, end, func(m *jetstream.RawStreamMsg) bool {

@@ -23,11 +23,28 @@ func (s *Server) native(perm string, h handlerFunc) http.HandlerFunc {
 			err = nil
 		}
 		if err == nil {
+			r, err = s.nativeAsOf(w, r)
+		}
+		if err == nil {
 			err = h(w, r)
 		}
 		if err != nil {
 			s.writeNativeError(w, r, err)
 		}
+	}
+}
+
+// nativeNow is native for the GET routes where a past instant means
+// nothing (the live feed, signing the chain's head now): they refuse
+// as_of, naming it, instead of answering as of it.
+func (s *Server) nativeNow(perm, why string, h handlerFunc) http.HandlerFunc {
+	next := s.native(perm, h)
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := refuseAsOf(r, why); err != nil {
+			s.writeNativeError(w, r, err)
+			return
+		}
+		next(w, r)
 	}
 }
 
@@ -37,7 +54,11 @@ func (s *Server) native(perm string, h handlerFunc) http.HandlerFunc {
 func (s *Server) nativeOwn(perm string, h handlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if self := caller(r.Context()).Self; self != "" && self == mux.Vars(r)["id"] {
-			if err := h(w, r); err != nil {
+			r, err := s.nativeAsOf(w, r)
+			if err == nil {
+				err = h(w, r)
+			}
+			if err != nil {
 				s.writeNativeError(w, r, err)
 			}
 			return

@@ -92,7 +92,7 @@ func (s *Server) handleAccessPointList(w http.ResponseWriter, r *http.Request) e
 	if f.AsOf, err = s.asOfPosition(w, r); err != nil {
 		return err
 	}
-	items, total, err := s.db.AccessPoints(caller(r.Context()).Tenant, f, lp.order, lp.page)
+	items, total, err := s.read(r).AccessPoints(caller(r.Context()).Tenant, f, lp.order, lp.page)
 	if err != nil {
 		return err
 	}
@@ -110,7 +110,7 @@ func (s *Server) handleAccessPointView(w http.ResponseWriter, r *http.Request) e
 		return err
 	}
 	v, found, err := viewAsOf(s, w, r, domain.AggregateAccessPoint, id, func() (projections.AccessPoint, bool, error) {
-		return s.db.AccessPoint(caller(r.Context()).Tenant, id)
+		return s.read(r).AccessPoint(caller(r.Context()).Tenant, id)
 	})
 	if v, err = viewOrNotFound(v, found, err, "access point", id); err != nil {
 		return err

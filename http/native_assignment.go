@@ -239,7 +239,7 @@ func (s *Server) handleCredentialAssignments(w http.ResponseWriter, r *http.Requ
 			return domain.Invalid("overdue", "must be true or false")
 		}
 	}
-	f.Now = time.Now()
+	f.Now = now(r)
 	items, total, err := s.credentials(w, r, f, lp)
 	if err != nil {
 		return err

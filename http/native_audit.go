@@ -173,6 +173,19 @@ func (s *Server) handleAuditList(w http.ResponseWriter, r *http.Request) error {
 	} else if skip > auditMaxOffset {
 		return domain.Invalid("page", "reaches past %d entries; follow meta.next_cursor instead", auditMaxOffset)
 	}
+	if pos, past, _ := s.asOf(w, r); past {
+		// As of an instant: the log up to the position it maps to (its
+		// counts are not kept per position, so totals are null).
+		if pos == 0 {
+			writeJSON(w, http.StatusOK, struct {
+				Msg  string           `json:"msg"`
+				Data []auditEntryJSON `json:"data"`
+				Meta auditListMeta    `json:"meta"`
+			}{"audit logs", []auditEntryJSON{}, auditListMeta{Cursor: cursor, Pagination: auditPagination{PerPage: lp.page.Limit, CurrentPage: lp.page.Page}}})
+			return nil
+		}
+		q.UpTo = pos
+	}
 	entries, more, err := s.db.AuditEntries(tenant, q, skip, lp.page.Limit)
 	if err != nil {
 		return err
@@ -234,6 +247,9 @@ func (s *Server) handleAuditExport(w http.ResponseWriter, r *http.Request) error
 	}
 	// The export ends at the position the read models had when it began.
 	q.UpTo = s.runner.Position()
+	if pos, past, _ := s.asOf(w, r); past {
+		q.UpTo = pos // as of an instant: the log up to it
+	}
 	if q.UpTo == 0 {
 		q.UpTo = 1
 	}

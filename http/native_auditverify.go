@@ -27,7 +27,9 @@ var errNoChain = domain.Errorf(domain.CodeUnavailable, "this server does not ver
 
 func (s *Server) registerChainRoutes(r *mux.Router) {
 	r.HandleFunc("/audit-logs/verify", s.native("audit-logs:read", s.handleChainVerify)).Methods("GET")
-	r.HandleFunc("/audit-logs/checkpoint", s.native("audit-logs:read", s.handleChainCheckpoint)).Methods("GET")
+	r.HandleFunc("/audit-logs/checkpoint", s.nativeNow("audit-logs:read",
+		"a checkpoint signs the chain's head now; verify as of an instant with GET /audit-logs/verify?as_of=",
+		s.handleChainCheckpoint)).Methods("GET")
 }
 
 // chainVerifyJSON is the outcome of a verification.
@@ -75,7 +77,18 @@ func (s *Server) handleChainVerify(w http.ResponseWriter, r *http.Request) error
 		}
 		cp = &c
 	}
-	rep, err := s.checkpoints.Verify(r.Context(), cp)
+	var rep eventstore.ChainReport
+	var err error
+	if pos, past, _ := s.asOf(w, r); past {
+		// As of an instant: the chain up to the position it maps to; a
+		// checkpoint signed later than that is refused, not ignored.
+		if cp != nil && cp.Sequence > pos {
+			return domain.Invalid("checkpoint", "covers position %d, after as_of (position %d)", cp.Sequence, pos)
+		}
+		rep, err = s.checkpoints.VerifyTo(r.Context(), cp, max(pos, 1))
+	} else {
+		rep, err = s.checkpoints.Verify(r.Context(), cp)
+	}
 	if err != nil {
 		return err
 	}

@@ -62,7 +62,7 @@ func (s *Server) handleBuildingList(w http.ResponseWriter, r *http.Request) erro
 	if f.AsOf, err = s.asOfPosition(w, r); err != nil {
 		return err
 	}
-	items, total, err := s.db.Buildings(caller(r.Context()).Tenant, f, lp.order, lp.page)
+	items, total, err := s.read(r).Buildings(caller(r.Context()).Tenant, f, lp.order, lp.page)
 	if err != nil {
 		return err
 	}
@@ -80,7 +80,7 @@ func (s *Server) handleBuildingView(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	v, found, err := viewAsOf(s, w, r, domain.AggregateBuilding, id, func() (projections.Building, bool, error) {
-		return s.db.Building(caller(r.Context()).Tenant, id)
+		return s.read(r).Building(caller(r.Context()).Tenant, id)
 	})
 	if v, err = viewOrNotFound(v, found, err, "building", id); err != nil {
 		return err

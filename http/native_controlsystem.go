@@ -84,7 +84,7 @@ func (s *Server) handleControlSystemsOverview(w http.ResponseWriter, r *http.Req
 	if err != nil {
 		return err
 	}
-	sum, items, total, err := s.db.ControlSystemsOverview(caller(r.Context()).Tenant, f, lp.order, lp.page)
+	sum, items, total, err := s.read(r).ControlSystemsOverview(caller(r.Context()).Tenant, f, lp.order, lp.page)
 	if err != nil {
 		return err
 	}
@@ -110,7 +110,7 @@ func (s *Server) handleActiveControlSystems(w http.ResponseWriter, r *http.Reque
 	if err != nil {
 		return err
 	}
-	items, total, err := s.db.ActiveSystems(caller(r.Context()).Tenant, f, lp.order, lp.page)
+	items, total, err := s.read(r).ActiveSystems(caller(r.Context()).Tenant, f, lp.order, lp.page)
 	if err != nil {
 		return err
 	}
@@ -186,7 +186,7 @@ func (s *Server) handleLockingPlan(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	plan, found, err := s.db.LockingPlan(caller(r.Context()).Tenant, id, f, descending(lp.order), lp.page)
+	plan, found, err := s.read(r).LockingPlan(caller(r.Context()).Tenant, id, f, descending(lp.order), lp.page)
 	if _, err = viewOrNotFound(plan, found, err, "locking system", id); err != nil {
 		return err
 	}

@@ -179,9 +179,9 @@ func (s *Server) credentials(w http.ResponseWriter, r *http.Request, f projectio
 		return nil, 0, err
 	}
 	if past {
-		return s.db.CredentialsAsOf(caller(r.Context()).Tenant, f, lp.order, lp.page, pos)
+		return s.read(r).CredentialsAsOf(caller(r.Context()).Tenant, f, lp.order, lp.page, pos)
 	}
-	return s.db.Credentials(caller(r.Context()).Tenant, f, lp.order, lp.page)
+	return s.read(r).Credentials(caller(r.Context()).Tenant, f, lp.order, lp.page)
 }
 
 func (s *Server) handleCredentialView(w http.ResponseWriter, r *http.Request) error {
@@ -196,9 +196,9 @@ func (s *Server) handleCredentialView(w http.ResponseWriter, r *http.Request) er
 	var v projections.Credential
 	var ok bool
 	if past {
-		v, ok, err = s.db.CredentialAsOf(caller(r.Context()).Tenant, id, pos)
+		v, ok, err = s.read(r).CredentialAsOf(caller(r.Context()).Tenant, id, pos)
 	} else {
-		v, ok, err = s.db.Credential(caller(r.Context()).Tenant, id)
+		v, ok, err = s.read(r).Credential(caller(r.Context()).Tenant, id)
 	}
 	if err != nil {
 		return err
@@ -380,7 +380,7 @@ func (s *Server) handleCredentialStats(w http.ResponseWriter, r *http.Request) e
 	if err := queryOnly(r); err != nil {
 		return err
 	}
-	st, err := s.db.CredentialStats(caller(r.Context()).Tenant, time.Now())
+	st, err := s.read(r).CredentialStats(caller(r.Context()).Tenant, now(r))
 	if err != nil {
 		return err
 	}
@@ -396,7 +396,7 @@ func (s *Server) handleCredentialSuggestID(w http.ResponseWriter, r *http.Reques
 	if err := queryOnly(r); err != nil {
 		return err
 	}
-	id, scheme, err := s.db.SuggestCredentialID(caller(r.Context()).Tenant)
+	id, scheme, err := s.read(r).SuggestCredentialID(caller(r.Context()).Tenant)
 	if err != nil {
 		return err
 	}

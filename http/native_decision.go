@@ -61,7 +61,7 @@ func (s *Server) handleAccessDecision(w http.ResponseWriter, r *http.Request) er
 		}
 		ids[name] = v
 	}
-	at := time.Now()
+	at := now(r)
 	if v := q.Get("at"); v != "" {
 		t, err := time.Parse(time.RFC3339Nano, v)
 		if err != nil {
@@ -76,9 +76,9 @@ func (s *Server) handleAccessDecision(w http.ResponseWriter, r *http.Request) er
 	}
 	var in domain.DecisionInput
 	if past {
-		in, err = s.db.DecisionInputAsOf(tenant, ids["individual_id"], ids["access_point_id"], at, pos)
+		in, err = s.read(r).DecisionInputAsOf(tenant, ids["individual_id"], ids["access_point_id"], at, pos)
 	} else {
-		in, pos, err = s.db.DecisionInput(tenant, ids["individual_id"], ids["access_point_id"], at)
+		in, pos, err = s.read(r).DecisionInput(tenant, ids["individual_id"], ids["access_point_id"], at)
 	}
 	if err != nil {
 		return err

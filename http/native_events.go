@@ -14,7 +14,9 @@ import (
 )
 
 func (s *Server) registerEventRoutes(r *mux.Router) {
-	r.HandleFunc("/events", s.native("events:read", s.handleEvents)).Methods("GET")
+	r.HandleFunc("/events", s.nativeNow("events:read",
+		"the feed is live; read the past with GET /audit-logs?as_of= or resume the feed with Last-Event-ID",
+		s.handleEvents)).Methods("GET")
 }
 
 // handleEvents is the live feed: the caller's tenant's events as

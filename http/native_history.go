@@ -114,7 +114,7 @@ func (s *Server) handleHistory(aggType, what string, render historyRenderer) han
 		if err != nil {
 			return err
 		}
-		versions, total, err := s.db.History(caller(r.Context()).Tenant, domain.Ref{Type: aggType, ID: id}, lp.page)
+		versions, total, err := s.read(r).History(caller(r.Context()).Tenant, domain.Ref{Type: aggType, ID: id}, lp.page)
 		if err != nil {
 			return err
 		}

@@ -76,9 +76,9 @@ func (s *Server) handleIndividualList(w http.ResponseWriter, r *http.Request) er
 	var items []projections.Individual
 	var total int
 	if past {
-		items, total, err = s.db.IndividualsAsOf(caller(r.Context()).Tenant, f, lp.order, lp.page, pos)
+		items, total, err = s.read(r).IndividualsAsOf(caller(r.Context()).Tenant, f, lp.order, lp.page, pos)
 	} else {
-		items, total, err = s.db.Individuals(caller(r.Context()).Tenant, f, lp.order, lp.page)
+		items, total, err = s.read(r).Individuals(caller(r.Context()).Tenant, f, lp.order, lp.page)
 	}
 	if err != nil {
 		return err
@@ -103,9 +103,9 @@ func (s *Server) handleIndividualView(w http.ResponseWriter, r *http.Request) er
 	var v projections.Individual
 	var ok bool
 	if past {
-		v, ok, err = s.db.IndividualAsOf(caller(r.Context()).Tenant, id, pos)
+		v, ok, err = s.read(r).IndividualAsOf(caller(r.Context()).Tenant, id, pos)
 	} else {
-		v, ok, err = s.db.Individual(caller(r.Context()).Tenant, id)
+		v, ok, err = s.read(r).Individual(caller(r.Context()).Tenant, id)
 	}
 	if err != nil {
 		return err

@@ -402,7 +402,7 @@ func (s *Server) handleConnectionList(w http.ResponseWriter, r *http.Request) er
 	if _, ok := domain.IntegrationApplicationByID(app); app != "" && !ok {
 		return domain.Invalid("application_id", "no application %q", app)
 	}
-	items, total, err := s.db.Connections(caller(r.Context()).Tenant,
+	items, total, err := s.read(r).Connections(caller(r.Context()).Tenant,
 		projections.ConnectionFilter{ApplicationID: app, Status: status}, lp.order, lp.page)
 	if err != nil {
 		return err
@@ -422,7 +422,7 @@ func (s *Server) viewConnection(r *http.Request) (projections.Connection, error)
 	if err != nil {
 		return projections.Connection{}, err
 	}
-	c, ok, err := s.db.Connection(caller(r.Context()).Tenant, id)
+	c, ok, err := s.read(r).Connection(caller(r.Context()).Tenant, id)
 	if err != nil {
 		return c, err
 	}

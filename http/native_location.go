@@ -51,7 +51,7 @@ func (s *Server) handleLocationList(w http.ResponseWriter, r *http.Request) erro
 	if f.AsOf, err = s.asOfPosition(w, r); err != nil {
 		return err
 	}
-	items, total, err := s.db.Locations(caller(r.Context()).Tenant, f, lp.order, lp.page)
+	items, total, err := s.read(r).Locations(caller(r.Context()).Tenant, f, lp.order, lp.page)
 	if err != nil {
 		return err
 	}
@@ -69,7 +69,7 @@ func (s *Server) handleLocationView(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	v, found, err := viewAsOf(s, w, r, domain.AggregateLocation, id, func() (projections.Location, bool, error) {
-		return s.db.Location(caller(r.Context()).Tenant, id)
+		return s.read(r).Location(caller(r.Context()).Tenant, id)
 	})
 	if v, err = viewOrNotFound(v, found, err, "location", id); err != nil {
 		return err

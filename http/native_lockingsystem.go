@@ -57,7 +57,7 @@ func (s *Server) handleLockingSystemList(w http.ResponseWriter, r *http.Request)
 	if f.AsOf, err = s.asOfPosition(w, r); err != nil {
 		return err
 	}
-	items, total, err := s.db.LockingSystems(caller(r.Context()).Tenant, f, lp.order, lp.page)
+	items, total, err := s.read(r).LockingSystems(caller(r.Context()).Tenant, f, lp.order, lp.page)
 	if err != nil {
 		return err
 	}
@@ -75,7 +75,7 @@ func (s *Server) handleLockingSystemView(w http.ResponseWriter, r *http.Request)
 		return err
 	}
 	v, found, err := viewAsOf(s, w, r, domain.AggregateLockingSystem, id, func() (projections.LockingSystem, bool, error) {
-		return s.db.LockingSystem(caller(r.Context()).Tenant, id)
+		return s.read(r).LockingSystem(caller(r.Context()).Tenant, id)
 	})
 	if v, err = viewOrNotFound(v, found, err, "locking system", id); err != nil {
 		return err

@@ -42,7 +42,7 @@ func (s *Server) handleOAuthClientList(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	clients, total, err := s.db.OAuthClients(caller(r.Context()).Tenant, lp.page)
+	clients, total, err := s.read(r).OAuthClients(caller(r.Context()).Tenant, lp.page)
 	if err != nil {
 		return err
 	}
@@ -59,7 +59,7 @@ func (s *Server) handleOAuthClientView(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	c, tenant, ok, err := s.db.OAuthClientByID(id)
+	c, tenant, ok, err := s.read(r).OAuthClientByID(id)
 	if err != nil {
 		return err
 	}

@@ -66,7 +66,7 @@ func (s *Server) handleAccessWindow(w http.ResponseWriter, r *http.Request) erro
 		return domain.Invalid("to", "must be after from")
 	case to.Sub(from) > maxAccessWindow:
 		return domain.Invalid("to", "must be at most 92 days after from")
-	case to.After(time.Now()):
+	case to.After(now(r)):
 		return domain.Invalid("to", "is in the future; what was possible then is not known yet")
 	}
 	fromPos, err := s.positionAt(r.Context(), from)
@@ -78,7 +78,7 @@ func (s *Server) handleAccessWindow(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	tenant := caller(r.Context()).Tenant
-	people, changes, err := s.db.AccessWindow(tenant, apID, fromPos, toPos)
+	people, changes, err := s.read(r).AccessWindow(tenant, apID, fromPos, toPos)
 	if err != nil {
 		return err
 	}
@@ -106,7 +106,7 @@ func (s *Server) handleAccessWindow(w http.ResponseWriter, r *http.Request) erro
 			if !end.After(st.start) {
 				continue
 			}
-			in, err := s.db.DecisionInputAsOf(tenant, person, apID, st.start, st.pos)
+			in, err := s.read(r).DecisionInputAsOf(tenant, person, apID, st.start, st.pos)
 			var de *domain.Error
 			if errors.As(err, &de) && de.Code == domain.CodeNotFound {
 				continue // the person or the door did not exist in this stretch

@@ -56,7 +56,7 @@ func (s *Server) handleRoleList(w http.ResponseWriter, r *http.Request) error {
 		perms, _ := domain.BuiltinRole(name)
 		all = append(all, roleJSON{Name: name, BuiltIn: true, Permissions: perms})
 	}
-	custom, err := s.db.Roles(caller(r.Context()).Tenant)
+	custom, err := s.read(r).Roles(caller(r.Context()).Tenant)
 	if err != nil {
 		return err
 	}
@@ -86,7 +86,7 @@ func (s *Server) handleRoleView(w http.ResponseWriter, r *http.Request) error {
 		writeJSON(w, http.StatusOK, nativeItem{Msg: "role", Data: roleJSON{Name: name, BuiltIn: true, Permissions: perms}})
 		return nil
 	}
-	c, ok, err := s.db.Role(caller(r.Context()).Tenant, name)
+	c, ok, err := s.read(r).Role(caller(r.Context()).Tenant, name)
 	if err != nil {
 		return err
 	}

@@ -90,8 +90,20 @@ func (s *Server) settle(r *http.Request, pos uint64) error {
 
 func (s *Server) handlePermissions(w http.ResponseWriter, r *http.Request) error {
 	p := caller(r.Context())
+	perms := p.Permissions
+	if _, past, _ := s.asOf(w, r); past && !p.SystemAdmin {
+		// As of an instant: the caller's role as it stood then.
+		if _, builtin := domain.BuiltinRole(p.Role); !builtin {
+			perms = []string{}
+			if role, ok, err := s.read(r).Role(p.Tenant, p.Role); err != nil {
+				return err
+			} else if ok {
+				perms = role.Permissions
+			}
+		}
+	}
 	writeJSON(w, http.StatusOK, nativeItem{Msg: "permissions", Data: map[string]any{
-		"tenant": p.Tenant, "role": p.Role, "permissions": p.Permissions, "system_admin": p.SystemAdmin,
+		"tenant": p.Tenant, "role": p.Role, "permissions": perms, "system_admin": p.SystemAdmin,
 	}})
 	return nil
 }
@@ -101,7 +113,7 @@ func (s *Server) handleServiceUserList(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	users, total, err := s.db.ServiceUsers(caller(r.Context()).Tenant, lp.page)
+	users, total, err := s.read(r).ServiceUsers(caller(r.Context()).Tenant, lp.page)
 	if err != nil {
 		return err
 	}
@@ -118,7 +130,7 @@ func (s *Server) handleServiceUserView(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	u, ok, err := s.db.ServiceUser(caller(r.Context()).Tenant, id)
+	u, ok, err := s.read(r).ServiceUser(caller(r.Context()).Tenant, id)
 	if err != nil {
 		return err
 	}

@@ -64,7 +64,7 @@ func (s *Server) handleSpaceList(w http.ResponseWriter, r *http.Request) error {
 	if f.AsOf, err = s.asOfPosition(w, r); err != nil {
 		return err
 	}
-	items, total, err := s.db.Spaces(caller(r.Context()).Tenant, f, lp.order, lp.page)
+	items, total, err := s.read(r).Spaces(caller(r.Context()).Tenant, f, lp.order, lp.page)
 	if err != nil {
 		return err
 	}
@@ -82,7 +82,7 @@ func (s *Server) space(r *http.Request) (projections.Space, error) {
 	if err != nil {
 		return projections.Space{}, err
 	}
-	v, found, err := s.db.Space(caller(r.Context()).Tenant, id)
+	v, found, err := s.read(r).Space(caller(r.Context()).Tenant, id)
 	return viewOrNotFound(v, found, err, "space", id)
 }
 
@@ -92,7 +92,7 @@ func (s *Server) handleSpaceView(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v, found, err := viewAsOf(s, w, r, domain.AggregateSpace, id, func() (projections.Space, bool, error) {
-		return s.db.Space(caller(r.Context()).Tenant, id)
+		return s.read(r).Space(caller(r.Context()).Tenant, id)
 	})
 	if v, err = viewOrNotFound(v, found, err, "space", id); err != nil {
 		return err
@@ -201,7 +201,7 @@ func (s *Server) handleSpaceAccessPointList(w http.ResponseWriter, r *http.Reque
 		return err
 	}
 	f.SpaceID = v.ID
-	items, total, err := s.db.AccessPoints(caller(r.Context()).Tenant, f, lp.order, lp.page)
+	items, total, err := s.read(r).AccessPoints(caller(r.Context()).Tenant, f, lp.order, lp.page)
 	if err != nil {
 		return err
 	}

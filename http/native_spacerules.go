@@ -51,7 +51,7 @@ func (s *Server) handleSpaceAccessRulesView(w http.ResponseWriter, r *http.Reque
 	if err != nil {
 		return err
 	}
-	zone, err := s.db.SpaceTimeZone(caller(r.Context()).Tenant, v)
+	zone, err := s.read(r).SpaceTimeZone(caller(r.Context()).Tenant, v)
 	if err != nil {
 		return err
 	}

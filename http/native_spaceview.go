@@ -64,7 +64,7 @@ func (s *Server) handleSpaceOverview(w http.ResponseWriter, r *http.Request) err
 	if err := queryOnly(r); err != nil {
 		return err
 	}
-	o, found, err := s.db.SpaceOverview(caller(r.Context()).Tenant, id)
+	o, found, err := s.read(r).SpaceOverview(caller(r.Context()).Tenant, id)
 	if _, err = viewOrNotFound(o, found, err, "space", id); err != nil {
 		return err
 	}
@@ -110,7 +110,7 @@ func (s *Server) handleSpaceIndividuals(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
-	items, total, found, err := s.db.SpaceIndividuals(caller(r.Context()).Tenant, id, descending(lp.order), lp.page)
+	items, total, found, err := s.read(r).SpaceIndividuals(caller(r.Context()).Tenant, id, descending(lp.order), lp.page)
 	if _, err = viewOrNotFound(items, found, err, "space", id); err != nil {
 		return err
 	}
@@ -159,11 +159,11 @@ func (s *Server) handleSpaceActiveAssignments(w http.ResponseWriter, r *http.Req
 	if err != nil {
 		return err
 	}
-	items, total, found, err := s.db.SpaceAssignments(caller(r.Context()).Tenant, id, f, descending(lp.order), lp.page)
+	items, total, found, err := s.read(r).SpaceAssignments(caller(r.Context()).Tenant, id, f, descending(lp.order), lp.page)
 	if _, err = viewOrNotFound(items, found, err, "space", id); err != nil {
 		return err
 	}
-	now := time.Now()
+	now := now(r)
 	out := make([]spaceAssignmentJSON, len(items))
 	for i, v := range items {
 		c := v.Credential
@@ -192,7 +192,7 @@ func (s *Server) handleSpaceRecentActivity(w http.ResponseWriter, r *http.Reques
 		return err
 	}
 	asc := len(lp.order) == 1 && !lp.order[0].Desc
-	items, total, found, err := s.db.SpaceActivity(caller(r.Context()).Tenant, id, asc, lp.page)
+	items, total, found, err := s.read(r).SpaceActivity(caller(r.Context()).Tenant, id, asc, lp.page)
 	if _, err = viewOrNotFound(items, found, err, "space", id); err != nil {
 		return err
 	}

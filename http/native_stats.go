@@ -49,7 +49,7 @@ func (s *Server) handleDashboardStats(w http.ResponseWriter, r *http.Request) er
 	if err := queryOnly(r); err != nil {
 		return err
 	}
-	d, err := s.db.Dashboard(caller(r.Context()).Tenant, time.Now(), dashboardLatest)
+	d, err := s.read(r).Dashboard(caller(r.Context()).Tenant, now(r), dashboardLatest)
 	if err != nil {
 		return err
 	}

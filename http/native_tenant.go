@@ -37,7 +37,7 @@ func (s *Server) handleTenantList(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	all, err := s.db.Tenants()
+	all, err := s.read(r).Tenants()
 	if err != nil {
 		return err
 	}

@@ -108,7 +108,7 @@ func (s *Server) handleWebhookDeliveries(w http.ResponseWriter, r *http.Request)
 		return domain.Errorf(domain.CodeNotFound, "connection %s is not a webhook", c.ID)
 	}
 	desc := len(lp.order) == 1 && lp.order[0].Desc
-	items, total, err := s.deliveries.List(caller(r.Context()).Tenant, c.ID, projections.DeliveryFilter{Status: status}, desc, lp.page)
+	items, total, err := s.deliveries.List(caller(r.Context()).Tenant, c.ID, projections.DeliveryFilter{Status: status, Until: until(r)}, desc, lp.page)
 	if err != nil {
 		return err
 	}

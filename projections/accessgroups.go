@@ -5,8 +5,6 @@ import (
 	"encoding/binary"
 	"slices"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/portcullis/portcullis/domain"
 )
 
@@ -43,7 +41,7 @@ func groupPermissionKey(tenant, groupID string, id int64) []byte {
 	return key(tenant, groupID, string(binary.BigEndian.AppendUint64(nil, uint64(id))))
 }
 
-func (accessGroupsProjection) apply(tx *bolt.Tx, e domain.Event) error {
+func (accessGroupsProjection) apply(tx *vtx, e domain.Event) error {
 	switch e.Aggregate.Type {
 	case domain.AggregateAccessRole, domain.AggregateAccessPermission:
 		var f domain.RecordFields
@@ -147,7 +145,7 @@ func (accessGroupsProjection) apply(tx *bolt.Tx, e domain.Event) error {
 // recordRef summarizes the access role or permission record id. Those are
 // never changed or deleted, so the summary a permission record keeps stays
 // true; one that is missing keeps only its id.
-func recordRef(tx *bolt.Tx, tenant, aggType, id string) (domain.RecordRef, error) {
+func recordRef(tx *vtx, tenant, aggType, id string) (domain.RecordRef, error) {
 	typ := domain.RecordTypeAccessRole
 	if aggType == domain.AggregateAccessPermission {
 		typ = domain.RecordTypePermission
@@ -163,7 +161,7 @@ func recordRef(tx *bolt.Tx, tenant, aggType, id string) (domain.RecordRef, error
 func (db *DB) AccessGroup(tenant, id string) (AccessGroup, bool, error) {
 	var g AccessGroup
 	var found bool
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		var err error
 		found, err = getValue(tx.Bucket(bucketAccessGroups), key(tenant, id), &g)
 		return err
@@ -183,7 +181,7 @@ func (db *DB) AccessGroups(tenant string, q domain.Query, page domain.Page) ([]A
 func (db *DB) AccessRecord(tenant, aggType, id string) (AccessRecord, bool, error) {
 	var rec AccessRecord
 	var found bool
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		var err error
 		found, err = getValue(tx.Bucket(bucketAccessRecords), key(tenant, aggType, id), &rec)
 		return err
@@ -209,7 +207,7 @@ func (db *DB) GroupPermissions(tenant, groupID string, q domain.Query, page doma
 func queryRecords[T any](db *DB, bucket, prefix []byte, q domain.Query, page domain.Page,
 	getter func(T) domain.Getter, tiebreak func(T) uint64) ([]T, int, error) {
 	var all []T
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		c := tx.Bucket(bucket).Cursor()
 		for k, v := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, v = c.Next() {
 			var rec T

@@ -3,8 +3,6 @@ package projections
 import (
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/portcullis/portcullis/domain"
 )
 
@@ -54,7 +52,7 @@ type AccessPointFilter struct {
 
 type accessPointsProjection struct{}
 
-func (accessPointsProjection) apply(tx *bolt.Tx, e domain.Event) error {
+func (accessPointsProjection) apply(tx *vtx, e domain.Event) error {
 	if e.Aggregate.Type != domain.AggregateAccessPoint {
 		return nil
 	}

@@ -4,8 +4,6 @@ import (
 	"slices"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/portcullis/portcullis/domain"
 )
 
@@ -26,7 +24,7 @@ type LogChange struct {
 func (db *DB) AccessWindow(tenant, accessPointID string, fromPos, toPos uint64) ([]string, []LogChange, error) {
 	var people []string
 	var changes []LogChange
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		var c accessWindowCollector
 		c.tx, c.tenant, c.from, c.to = tx, tenant, fromPos, toPos
 		doors, err := c.states(domain.Ref{Type: domain.AggregateAccessPoint, ID: accessPointID})
@@ -95,7 +93,7 @@ func int64Compare(a, b uint64) int {
 }
 
 type accessWindowCollector struct {
-	tx       *bolt.Tx
+	tx       *vtx
 	tenant   string
 	from, to uint64
 	changes  []LogChange

@@ -3,8 +3,6 @@ package projections
 import (
 	"encoding/binary"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/portcullis/portcullis/domain"
 )
 
@@ -32,7 +30,7 @@ var (
 
 // trackLife records where a record's lives begin and end; putVersion calls
 // it for every version, so every versioned read model is covered.
-func trackLife(tx *bolt.Tx, e domain.Event) error {
+func trackLife(tx *vtx, e domain.Event) error {
 	lives, lifeOf := tx.Bucket(bucketLives), tx.Bucket(bucketLifeOf)
 	typeKey := key(e.Tenant, e.Aggregate.Type)
 	idKey := key(e.Tenant, e.Aggregate.Type, e.Aggregate.ID)
@@ -68,7 +66,7 @@ func trackLife(tx *bolt.Tx, e domain.Event) error {
 }
 
 // liveCountAt is the count at or below position seq under a type's prefix.
-func liveCountAt(counts *bolt.Bucket, typeKey []byte, seq uint64) uint64 {
+func liveCountAt(counts *vbucket, typeKey []byte, seq uint64) uint64 {
 	_, v, ok := seekAtOrBelow(counts.Cursor(), typeKey, seq)
 	if !ok || len(v) != 8 {
 		return 0
@@ -78,7 +76,7 @@ func liveCountAt(counts *bolt.Bucket, typeKey []byte, seq uint64) uint64 {
 
 // seekAtOrBelow finds the entry with the highest position ≤ seq among keys
 // prefix, 0, be64 position, and leaves the cursor on it.
-func seekAtOrBelow(c *bolt.Cursor, prefix []byte, seq uint64) (uint64, []byte, bool) {
+func seekAtOrBelow(c *vcursor, prefix []byte, seq uint64) (uint64, []byte, bool) {
 	k, v := lastAtOrBelow(c, prefix, seq)
 	p := append(append([]byte{}, prefix...), 0)
 	if k == nil || !hasPrefix(k, p) || len(k) != len(p)+8 {
@@ -89,7 +87,7 @@ func seekAtOrBelow(c *bolt.Cursor, prefix []byte, seq uint64) (uint64, []byte, b
 
 // lastAtOrBelow moves the cursor to the last key ≤ prefix, 0, be64 seq,
 // whatever its prefix; the caller checks it.
-func lastAtOrBelow(c *bolt.Cursor, prefix []byte, seq uint64) ([]byte, []byte) {
+func lastAtOrBelow(c *vcursor, prefix []byte, seq uint64) ([]byte, []byte) {
 	var k []byte
 	if seq == ^uint64(0) {
 		k, _ = c.Seek(append(append([]byte{}, prefix...), 1))
@@ -104,7 +102,7 @@ func lastAtOrBelow(c *bolt.Cursor, prefix []byte, seq uint64) ([]byte, []byte) {
 
 // versionAsOf is a record's newest version at or below position seq; ok is
 // false when it had none or its newest one deleted it.
-func versionAsOf(tx *bolt.Tx, tenant string, ref domain.Ref, seq uint64) (Version, bool, error) {
+func versionAsOf(tx *vtx, tenant string, ref domain.Ref, seq uint64) (Version, bool, error) {
 	at, _, found := seekAtOrBelow(tx.Bucket(bucketHistoryIndex).Cursor(), key(tenant, ref.Type, ref.ID), seq)
 	if !found {
 		return Version{}, false, nil
@@ -121,7 +119,7 @@ func versionAsOf(tx *bolt.Tx, tenant string, ref domain.Ref, seq uint64) (Versio
 func (db *DB) VersionAsOf(tenant string, ref domain.Ref, seq uint64) (Version, bool, error) {
 	var ver Version
 	var ok bool
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		var err error
 		ver, ok, err = versionAsOf(tx, tenant, ref, seq)
 		return err
@@ -132,7 +130,7 @@ func (db *DB) VersionAsOf(tenant string, ref domain.Ref, seq uint64) (Version, b
 // CountAsOf is how many records of a type a tenant had at position seq.
 func (db *DB) CountAsOf(tenant, aggType string, seq uint64) (int, error) {
 	var n uint64
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		n = liveCountAt(tx.Bucket(bucketLiveCount), key(tenant, aggType), seq)
 		return nil
 	})
@@ -143,12 +141,12 @@ func (db *DB) CountAsOf(tenant, aggType string, seq uint64) (int, error) {
 // seq, as it stood then, in the order the records began (newest first with
 // desc), until fn returns false.
 func (db *DB) LiveAsOf(tenant, aggType string, seq uint64, desc bool, fn func(v Version) (bool, error)) error {
-	return db.bolt.View(func(tx *bolt.Tx) error {
+	return db.view(func(tx *vtx) error {
 		return liveAsOf(tx, tenant, aggType, seq, desc, fn)
 	})
 }
 
-func liveAsOf(tx *bolt.Tx, tenant, aggType string, seq uint64, desc bool, fn func(v Version) (bool, error)) error {
+func liveAsOf(tx *vtx, tenant, aggType string, seq uint64, desc bool, fn func(v Version) (bool, error)) error {
 	typeKey := key(tenant, aggType)
 	p := append(append([]byte{}, typeKey...), 0)
 	c := tx.Bucket(bucketLives).Cursor()

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/portcullis/portcullis/domain"
 )
@@ -94,7 +93,7 @@ func (p *auditProjection) begin() {
 	}
 }
 
-func (p *auditProjection) flush(tx *bolt.Tx) error {
+func (p *auditProjection) flush(tx *vtx) error {
 	counts := tx.Bucket(bucketAuditCounts)
 	keys := make([]string, 0, len(p.counts))
 	for k := range p.counts {
@@ -109,7 +108,7 @@ func (p *auditProjection) flush(tx *bolt.Tx) error {
 	return nil
 }
 
-func (p *auditProjection) apply(tx *bolt.Tx, e domain.Event) error {
+func (p *auditProjection) apply(tx *vtx, e domain.Event) error {
 	changes, err := p.changes(tx, e)
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)
@@ -125,7 +124,7 @@ func (p *auditProjection) apply(tx *bolt.Tx, e domain.Event) error {
 	entries := tx.Bucket(bucketAudit)
 	// A tenant's entries arrive in key order: full pages, not half-full
 	// ones split for inserts that never come.
-	entries.FillPercent = 0.95
+	entries.setFillPercent(0.95)
 	if err := entries.Put(seqKey([]byte(e.Tenant), e.Sequence), append(at, data...)); err != nil {
 		return err
 	}
@@ -148,7 +147,7 @@ func (p *auditProjection) apply(tx *bolt.Tx, e domain.Event) error {
 
 // changes is auditChanges with the record's newest version taken from
 // what this transaction already saw of it, when it saw it.
-func (p *auditProjection) changes(tx *bolt.Tx, e domain.Event) ([]AuditChange, error) {
+func (p *auditProjection) changes(tx *vtx, e domain.Event) ([]AuditChange, error) {
 	rec := string(key(e.Tenant, e.Aggregate.Type, e.Aggregate.ID))
 	before, seen := p.latest[rec]
 	if !seen {
@@ -214,7 +213,7 @@ func auditChanges(e domain.Event, before, after []rawField) ([]AuditChange, erro
 
 // versionBefore is the fields of a record's newest version below the
 // event's position, nil when it had none or that one marks it deleted.
-func versionBefore(tx *bolt.Tx, e domain.Event) ([]rawField, error) {
+func versionBefore(tx *vtx, e domain.Event) ([]rawField, error) {
 	// Seek lands on the first at or after the position (or nothing), and
 	// the one before is older.
 	prefix := key(e.Tenant, e.Aggregate.Type, e.Aggregate.ID)

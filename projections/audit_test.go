@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/portcullis/portcullis/commands"
 	"github.com/portcullis/portcullis/domain"
 	"github.com/portcullis/portcullis/eventstore"
@@ -154,7 +152,7 @@ func changesString(a AuditEntry) string {
 func dumpBuckets(t *testing.T, db *DB, names ...[]byte) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		for _, n := range names {
 			if err := tx.Bucket(n).ForEach(func(k, v []byte) error {
 				buf.Write(k)

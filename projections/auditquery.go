@@ -3,8 +3,6 @@ package projections
 import (
 	"encoding/binary"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // AuditGrace is how far past a `to` bound the audit log looks for entries
@@ -36,7 +34,7 @@ type AuditQuery struct {
 func (db *DB) AuditEntries(tenant string, q AuditQuery, skip, limit int) ([]AuditEntry, bool, error) {
 	var out []AuditEntry
 	more := false
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		entries := tx.Bucket(bucketAudit)
 		return walkAudit(tx, tenant, q, func(seq uint64) (bool, error) {
 			if skip > 0 {
@@ -62,7 +60,7 @@ func (db *DB) AuditEntries(tenant string, q AuditQuery, skip, limit int) ([]Audi
 // know it without a scan: no filter, or one equality filter and no time
 // bounds (a record's entries, few, are counted). ok is false otherwise.
 func (db *DB) AuditCount(tenant string, q AuditQuery) (n int, ok bool, err error) {
-	if !q.From.IsZero() || !q.To.IsZero() || len(q.Equal) > 1 {
+	if !q.From.IsZero() || !q.To.IsZero() || len(q.Equal) > 1 || q.UpTo > 0 {
 		return 0, false, nil
 	}
 	k := []byte(tenant)
@@ -72,7 +70,7 @@ func (db *DB) AuditCount(tenant string, q AuditQuery) (n int, ok bool, err error
 			return db.countPostings(k)
 		}
 	}
-	err = db.bolt.View(func(tx *bolt.Tx) error {
+	err = db.view(func(tx *vtx) error {
 		n = int(getUint(tx.Bucket(bucketAuditCounts), k))
 		return nil
 	})
@@ -86,7 +84,7 @@ const auditCountLimit = 10_000
 // countPostings counts the entries of one index key, up to auditCountLimit.
 func (db *DB) countPostings(k []byte) (n int, ok bool, err error) {
 	p := append(append([]byte{}, k...), 0)
-	err = db.bolt.View(func(tx *bolt.Tx) error {
+	err = db.view(func(tx *vtx) error {
 		c := tx.Bucket(bucketAuditIndex).Cursor()
 		for ik, _ := c.Seek(p); ik != nil && hasPrefix(ik, p) && n <= auditCountLimit; ik, _ = c.Next() {
 			n++
@@ -99,7 +97,7 @@ func (db *DB) countPostings(k []byte) (n int, ok bool, err error) {
 // auditSource is one ordered set of positions: the tenant's entries, or one
 // index key's postings. Keys are prefix, 0, be64 position.
 type auditSource struct {
-	c      *bolt.Cursor
+	c      *vcursor
 	prefix []byte // with the trailing 0
 }
 
@@ -123,7 +121,7 @@ func (s auditSource) seek(seq uint64, desc bool) (uint64, uint64, bool) {
 
 // walkAudit calls fn with the position of every entry matching q, in order,
 // until fn returns false.
-func walkAudit(tx *bolt.Tx, tenant string, q AuditQuery, fn func(seq uint64) (bool, error)) error {
+func walkAudit(tx *vtx, tenant string, q AuditQuery, fn func(seq uint64) (bool, error)) error {
 	lo, hi := uint64(1), ^uint64(0)
 	if !q.From.IsZero() {
 		lo = firstPositionFrom(tx, q.From)

@@ -3,8 +3,6 @@ package projections
 import (
 	"encoding/binary"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/portcullis/portcullis/domain"
 )
 
@@ -27,13 +25,13 @@ const (
 // blocked names one blocked index: the bucket of its entries, its prefix
 // and its block size.
 type blocked struct {
-	entries *bolt.Bucket
-	blocks  *bolt.Bucket
+	entries *vbucket
+	blocks  *vbucket
 	prefix  []byte
 	shift   uint
 }
 
-func blockedIndex(tx *bolt.Tx, entries []byte, prefix []byte, shift uint) blocked {
+func blockedIndex(tx *vtx, entries []byte, prefix []byte, shift uint) blocked {
 	return blocked{entries: tx.Bucket(entries), blocks: tx.Bucket(bucketViewBlocks), prefix: prefix, shift: shift}
 }
 

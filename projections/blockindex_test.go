@@ -7,8 +7,6 @@ import (
 	"slices"
 	"testing"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/portcullis/portcullis/domain"
 )
 
@@ -19,7 +17,7 @@ func TestBlockedIndexPagesMatchAWalk(t *testing.T) {
 	db := mustOpenDB(t, filepath.Join(t.TempDir(), "rm.db"))
 	rng := rand.New(rand.NewPCG(1, 2))
 	live := map[uint64]bool{}
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
+	err := db.update(func(tx *vtx) error {
 		b := blockedIndex(tx, bucketViewMembers, key("t1", "g"), 4) // blocks of 16
 		other := blockedIndex(tx, bucketViewMembers, key("t1", "g2"), 4)
 		for range 3000 {
@@ -61,7 +59,7 @@ func TestBlockedIndexPagesMatchAWalk(t *testing.T) {
 			for pg := 1; pg <= len(all)/limit+2; pg += 1 + rng.IntN(9) {
 				p := domain.Page{Page: pg, Limit: limit}
 				var got []uint64
-				err := db.bolt.View(func(tx *bolt.Tx) error {
+				err := db.view(func(tx *vtx) error {
 					es, err := blockedIndex(tx, bucketViewMembers, key("t1", "g"), 4).page(desc, p)
 					for _, e := range es {
 						if string(e.id) != fmt.Sprintf("v%d", e.seq) {

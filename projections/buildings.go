@@ -3,8 +3,6 @@ package projections
 import (
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/portcullis/portcullis/domain"
 )
 
@@ -41,7 +39,7 @@ type BuildingFilter struct {
 
 type buildingsProjection struct{}
 
-func (buildingsProjection) apply(tx *bolt.Tx, e domain.Event) error {
+func (buildingsProjection) apply(tx *vtx, e domain.Event) error {
 	if e.Aggregate.Type != domain.AggregateBuilding {
 		return nil
 	}

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/portcullis/portcullis/domain"
 )
 
@@ -54,8 +52,9 @@ func WriteCredentialFixture(db *DB, n int) error {
 	seq := uint64(0)
 	batch := make([]domain.Event, 0, 5000)
 	flush := func() error {
-		err := db.bolt.Update(func(tx *bolt.Tx) error {
+		err := db.update(func(tx *vtx) error {
 			for _, e := range batch {
+				tx.pos = e.Sequence
 				if err := (credentialsProjection{}).apply(tx, e); err != nil {
 					return err
 				}

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/portcullis/portcullis/domain"
 )
 
@@ -69,7 +67,7 @@ func (f CredentialFilter) match(c *Credential) bool {
 func (db *DB) Credential(tenant, id string) (Credential, bool, error) {
 	var c Credential
 	var found bool
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		var err error
 		found, err = getValue(tx.Bucket(bucketCredentials), key(tenant, id), &c)
 		return err
@@ -95,7 +93,7 @@ func (db *DB) Credentials(tenant string, f CredentialFilter, order []domain.Orde
 	var total int
 	byCreation := len(order) == 0 || (len(order) == 1 && order[0].Field == "created_at")
 	desc := byCreation && len(order) == 1 && order[0].Desc
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		recs, idx, counts := tx.Bucket(bucketCredentials), tx.Bucket(bucketCredentialIndex), tx.Bucket(bucketCredentialCounts)
 		load := func(id []byte) (Credential, error) {
 			var c Credential
@@ -158,7 +156,7 @@ func (db *DB) Credentials(tenant string, f CredentialFilter, order []domain.Orde
 }
 
 // eachInIndex calls fn with every id under an index prefix, in order.
-func eachInIndex(idx *bolt.Bucket, prefix []byte, desc bool, fn func(id []byte) error) error {
+func eachInIndex(idx *vbucket, prefix []byte, desc bool, fn func(id []byte) error) error {
 	p := append(append([]byte{}, prefix...), 0)
 	c := idx.Cursor()
 	var k, v []byte
@@ -185,7 +183,7 @@ func eachInIndex(idx *bolt.Bucket, prefix []byte, desc bool, fn func(id []byte) 
 // walkBlocks reads one page of a tenant's credentials in creation order.
 // The block counters say which block holds the page's first entry, so the
 // walk skips whole blocks without touching their entries.
-func walkBlocks(tx *bolt.Tx, tenant string, desc bool, page domain.Page, load func(id []byte) (Credential, error)) ([]Credential, error) {
+func walkBlocks(tx *vtx, tenant string, desc bool, page domain.Page, load func(id []byte) (Credential, error)) ([]Credential, error) {
 	prefix := append([]byte(tenant), 0)
 	bc := tx.Bucket(bucketCredentialBlocks).Cursor()
 	var k, v []byte
@@ -250,7 +248,7 @@ func walkBlocks(tx *bolt.Tx, tenant string, desc bool, page domain.Page, load fu
 
 // eachTimeBefore calls fn with every id in a time index before t, earliest
 // first.
-func eachTimeBefore(tx *bolt.Tx, tenant, kind string, t time.Time, fn func(id []byte) error) error {
+func eachTimeBefore(tx *vtx, tenant, kind string, t time.Time, fn func(id []byte) error) error {
 	p := append(key(tenant, kind), 0)
 	end := seqKey(key(tenant, kind), timeBits(t))
 	c := tx.Bucket(bucketCredentialTimes).Cursor()
@@ -264,7 +262,7 @@ func eachTimeBefore(tx *bolt.Tx, tenant, kind string, t time.Time, fn func(id []
 
 // countTimeBefore counts the entries of a time index before t: whole days
 // from the day counters, the day of t itself from the index.
-func countTimeBefore(tx *bolt.Tx, tenant, kind string, t time.Time) int {
+func countTimeBefore(tx *vtx, tenant, kind string, t time.Time) int {
 	n := 0
 	p := append(key(tenant, kind), 0)
 	today := seqKey(key(tenant, kind), dayOf(t))
@@ -337,7 +335,7 @@ type CredentialStats struct {
 // CredentialStats counts a tenant's credentials as of now.
 func (db *DB) CredentialStats(tenant string, now time.Time) (CredentialStats, error) {
 	var s CredentialStats
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		s = credentialStats(tx, tenant, now)
 		return nil
 	})
@@ -346,7 +344,7 @@ func (db *DB) CredentialStats(tenant string, now time.Time) (CredentialStats, er
 
 // credentialStats counts inside a read transaction, for reads that combine
 // the stats with other read models.
-func credentialStats(tx *bolt.Tx, tenant string, now time.Time) CredentialStats {
+func credentialStats(tx *vtx, tenant string, now time.Time) CredentialStats {
 	var s CredentialStats
 	counts := tx.Bucket(bucketCredentialCounts)
 	count := func(idx string, values []string) map[string]int {
@@ -377,7 +375,7 @@ const maxSuggestSkips = 10000
 // It also returns the scheme, rendered with # for digits ("K-####").
 func (db *DB) SuggestCredentialID(tenant string) (string, string, error) {
 	var out, scheme string
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		prefix := append([]byte(tenant), 0)
 		var best string
 		var bestCount uint64

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/portcullis/portcullis/domain"
 )
 
@@ -94,7 +92,7 @@ type Credential struct {
 
 type credentialsProjection struct{}
 
-func (credentialsProjection) apply(tx *bolt.Tx, e domain.Event) error {
+func (credentialsProjection) apply(tx *vtx, e domain.Event) error {
 	if e.Aggregate.Type != domain.AggregateCredential {
 		return nil
 	}
@@ -217,19 +215,19 @@ func credentialTimes(rec *Credential) map[string]time.Time {
 }
 
 // indexCredential lists a live credential in every index it belongs to.
-func indexCredential(tx *bolt.Tx, tenant string, rec *Credential) error {
+func indexCredential(tx *vtx, tenant string, rec *Credential) error {
 	return credentialIndexes(tx, tenant, rec, 1)
 }
 
 // unindexCredential takes a credential out of every index, before a change
 // lists it again as it is afterwards.
-func unindexCredential(tx *bolt.Tx, tenant string, rec *Credential) error {
+func unindexCredential(tx *vtx, tenant string, rec *Credential) error {
 	return credentialIndexes(tx, tenant, rec, -1)
 }
 
-func credentialIndexes(tx *bolt.Tx, tenant string, rec *Credential, delta int64) error {
+func credentialIndexes(tx *vtx, tenant string, rec *Credential, delta int64) error {
 	idx, counts := tx.Bucket(bucketCredentialIndex), tx.Bucket(bucketCredentialCounts)
-	put := func(b *bolt.Bucket, k []byte, v []byte) error {
+	put := func(b *vbucket, k []byte, v []byte) error {
 		if delta > 0 {
 			return b.Put(k, v)
 		}

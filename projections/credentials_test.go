@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/portcullis/portcullis/domain"
 )
 
@@ -78,8 +76,9 @@ func mustApplyCredentials(t *testing.T, events []domain.Event) *DB {
 	for len(events) > 0 {
 		batch := events[:min(len(events), 500)]
 		events = events[len(batch):]
-		err := db.bolt.Update(func(tx *bolt.Tx) error {
+		err := db.update(func(tx *vtx) error {
 			for _, e := range batch {
+				tx.pos = e.Sequence
 				if err := (credentialsProjection{}).apply(tx, e); err != nil {
 					return err
 				}
@@ -98,7 +97,7 @@ func mustApplyCredentials(t *testing.T, events []domain.Event) *DB {
 func allCredentials(t *testing.T, db *DB, tenant string) []Credential {
 	t.Helper()
 	var out []Credential
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		p := append([]byte(tenant), 0)
 		c := tx.Bucket(bucketCredentials).Cursor()
 		for k, v := c.Seek(p); k != nil && hasPrefix(k, p); k, v = c.Next() {

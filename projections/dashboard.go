@@ -3,8 +3,6 @@ package projections
 import (
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/portcullis/portcullis/domain"
 )
 
@@ -32,7 +30,7 @@ type Dashboard struct {
 // entries of its audit log.
 func (db *DB) Dashboard(tenant string, now time.Time, latest int) (Dashboard, error) {
 	var d Dashboard
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		counts := tx.Bucket(bucketCounts)
 		place := func(kind string, dm dim) int { return int(getUint(counts, placeCountKey(tenant, kind, dm))) }
 		all := dim{dimAll, ""}
@@ -49,22 +47,30 @@ func (db *DB) Dashboard(tenant string, now time.Time, latest int) (Dashboard, er
 		d.LockingSystems, d.ActiveLockingSystems, d.LinkedCredentials = sum.LockingSystems, sum.ActiveLockingSystems, sum.Credentials.Linked
 		d.Credentials = credentialStats(tx, tenant, now)
 		var err error
-		d.LatestActivity, err = latestAudit(tx, tenant, latest)
+		d.LatestActivity, err = latestAudit(tx, tenant, latest, db.asOf, db.past)
 		return err
 	})
 	return d, err
 }
 
-// latestAudit reads the newest n entries of a tenant's audit log.
-func latestAudit(tx *bolt.Tx, tenant string, n int) ([]AuditEntry, error) {
+// latestAudit reads the newest n entries of a tenant's audit log; as of a
+// position (past), the newest up to it.
+func latestAudit(tx *vtx, tenant string, n int, upTo uint64, past bool) ([]AuditEntry, error) {
 	var out []AuditEntry
-	s := indexStream(tx.Bucket(bucketAudit), []byte(tenant), true)
-	for len(out) < n {
-		e, ok := s.next()
-		if !ok {
-			break
-		}
-		a, err := decodeAuditEntry(e.id)
+	p := append([]byte(tenant), 0)
+	c := tx.Bucket(bucketAudit).Cursor()
+	start := append([]byte(tenant), 1)
+	if past && upTo < ^uint64(0) {
+		start = seqKey([]byte(tenant), upTo+1)
+	}
+	k, v := c.Seek(start)
+	if k == nil {
+		k, v = c.Last()
+	} else {
+		k, v = c.Prev()
+	}
+	for ; k != nil && hasPrefix(k, p) && len(k) == len(p)+8 && len(out) < n; k, v = c.Prev() {
+		a, err := decodeAuditEntry(v)
 		if err != nil {
 			return nil, err
 		}

@@ -27,12 +27,38 @@ var (
 
 // layout numbers the way the read models are laid out in the file. A file
 // of another layout is emptied when opened, so the runner rebuilds it from
-// the log: 2 keeps history by position (history.go).
-const layout = 2
+// the log: 2 keeps history by position (history.go); 3 keeps versions of
+// every read-model bucket (versions.go) and the individuals' status index.
+const layout = 3
 
-// DB is the read-model file.
+// DB is the read-model file. A DB made by At reads every versioned bucket
+// as it stood at a past position (versions.go).
 type DB struct {
 	bolt *bolt.DB
+	asOf uint64
+	past bool
+}
+
+// At is the read models as they stood right after position seq: every read
+// method of the returned DB answers what it answered then. It shares the
+// file with db and must not be used to write.
+func (db *DB) At(seq uint64) *DB {
+	return &DB{bolt: db.bolt, asOf: seq, past: true}
+}
+
+// view runs fn in a read transaction, as of db's position when it has one.
+func (db *DB) view(fn func(tx *vtx) error) error {
+	return db.bolt.View(func(tx *bolt.Tx) error {
+		return fn(&vtx{tx: tx, asOf: db.asOf, past: db.past})
+	})
+}
+
+// update runs fn in a write transaction; versions are written at tx.pos,
+// which the caller sets before each event it applies.
+func (db *DB) update(fn func(tx *vtx) error) error {
+	return db.bolt.Update(func(tx *bolt.Tx) error {
+		return fn(&vtx{tx: tx})
+	})
 }
 
 // OpenDB opens or creates the read-model file at path.
@@ -77,7 +103,7 @@ func (db *DB) Close() error { return db.bolt.Close() }
 // Checkpoint is the stream position the read models reflect.
 func (db *DB) Checkpoint() (uint64, error) {
 	var pos uint64
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		pos = getUint(tx.Bucket(bucketMeta), keyCheckpoint)
 		return nil
 	})
@@ -106,9 +132,10 @@ func resetBuckets(tx *bolt.Tx) error {
 	return nil
 }
 
-// allBuckets lists every bucket the read models use.
+// allBuckets lists every bucket the read models use, and the shadows of
+// the versioned ones (versions.go).
 func allBuckets() [][]byte {
-	return [][]byte{bucketMeta, bucketTenants, bucketIndividuals, bucketIndividualsByCreated,
+	return withShadows([][]byte{bucketMeta, bucketTenants, bucketIndividuals, bucketIndividualsByCreated, bucketIndividualsByStatus,
 		bucketIndividualsByExtID, bucketCounts, bucketHistory, bucketHistoryIndex,
 		bucketTimeline, bucketAudit, bucketAuditIndex, bucketAuditCounts, bucketLives, bucketLifeOf, bucketLiveCount,
 		bucketServiceUsers, bucketTokens, bucketTokenHashes, bucketOAuthClients, bucketOAuthClientIDs, bucketRoles,
@@ -120,7 +147,7 @@ func allBuckets() [][]byte {
 		bucketCredentialShapes, bucketCredentialShapeNumbers, bucketCredentialTimes, bucketCredentialTimeDays,
 		bucketLocations, bucketBuildings, bucketSpaces, bucketLockingSystems, bucketAccessPoints, bucketPlaceIndex,
 		bucketViewPlacements, bucketViewLinks, bucketViewMembers, bucketViewCounts, bucketViewActivity, bucketViewPeople,
-		bucketViewDepartments, bucketViewActiveSystems, bucketViewBlocks}
+		bucketViewDepartments, bucketViewActiveSystems, bucketViewBlocks})
 }
 
 // key joins a tenant and parts into a bbolt key. Tenants and ids are subject
@@ -148,11 +175,18 @@ func seqKey(prefix []byte, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(k, seq)
 }
 
-func putUint(b *bolt.Bucket, k []byte, v uint64) error {
+// getter and putter are what the helpers below need of a bucket: the read
+// models' versioned buckets and the plain buckets of the other files alike.
+type (
+	getter interface{ Get(k []byte) []byte }
+	putter interface{ Put(k, v []byte) error }
+)
+
+func putUint(b putter, k []byte, v uint64) error {
 	return b.Put(k, binary.BigEndian.AppendUint64(nil, v))
 }
 
-func getUint(b *bolt.Bucket, k []byte) uint64 {
+func getUint(b getter, k []byte) uint64 {
 	v := b.Get(k)
 	if len(v) != 8 {
 		return 0
@@ -160,11 +194,14 @@ func getUint(b *bolt.Bucket, k []byte) uint64 {
 	return binary.BigEndian.Uint64(v)
 }
 
-func addUint(b *bolt.Bucket, k []byte, delta int64) error {
+func addUint(b interface {
+	getter
+	putter
+}, k []byte, delta int64) error {
 	return putUint(b, k, uint64(int64(getUint(b, k))+delta))
 }
 
-func putValue(b *bolt.Bucket, k []byte, v any) error {
+func putValue(b putter, k []byte, v any) error {
 	data, err := msgpack.Marshal(v)
 	if err != nil {
 		return err
@@ -174,7 +211,7 @@ func putValue(b *bolt.Bucket, k []byte, v any) error {
 
 // getValue decodes the value at k into v; false when absent. Bytes from
 // bbolt are valid only inside the transaction, and msgpack copies them.
-func getValue(b *bolt.Bucket, k []byte, v any) (bool, error) {
+func getValue(b getter, k []byte, v any) (bool, error) {
 	data := b.Get(k)
 	if data == nil {
 		return false, nil

@@ -3,8 +3,6 @@ package projections
 import (
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/portcullis/portcullis/domain"
 )
 
@@ -24,14 +22,14 @@ func (s *Space) isDeleted() bool       { return s.Deleted }
 func (b *Building) isDeleted() bool    { return b.Deleted }
 func (l *Location) isDeleted() bool    { return l.Deleted }
 
-func liveReader(tx *bolt.Tx, tenant string) readRecord {
+func liveReader(tx *vtx, tenant string) readRecord {
 	return func(bucket []byte, ref domain.Ref, into interface{ isDeleted() bool }) (bool, error) {
 		found, err := getValue(tx.Bucket(bucket), key(tenant, ref.ID), into)
 		return found && !into.isDeleted(), err
 	}
 }
 
-func asOfReader(tx *bolt.Tx, tenant string, pos uint64) readRecord {
+func asOfReader(tx *vtx, tenant string, pos uint64) readRecord {
 	return func(_ []byte, ref domain.Ref, into interface{ isDeleted() bool }) (bool, error) {
 		ver, ok, err := versionAsOf(tx, tenant, ref, pos)
 		if err != nil || !ok {
@@ -53,7 +51,7 @@ func asOfReader(tx *bolt.Tx, tenant string, pos uint64) readRecord {
 func (db *DB) DecisionInput(tenant, individualID, accessPointID string, at time.Time) (domain.DecisionInput, uint64, error) {
 	var in domain.DecisionInput
 	var pos uint64
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		pos = getUint(tx.Bucket(bucketMeta), keyCheckpoint)
 		var err error
 		in, err = decisionInput(liveReader(tx, tenant), individualID, accessPointID, at)
@@ -67,7 +65,7 @@ func (db *DB) DecisionInput(tenant, individualID, accessPointID string, at time.
 // knew it then?"
 func (db *DB) DecisionInputAsOf(tenant, individualID, accessPointID string, at time.Time, pos uint64) (domain.DecisionInput, error) {
 	var in domain.DecisionInput
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		var err error
 		in, err = decisionInput(asOfReader(tx, tenant, pos), individualID, accessPointID, at)
 		return err

@@ -255,6 +255,9 @@ func (d *Deliveries) FailingSince(tenant, conn string) (time.Time, error) {
 // DeliveryFilter narrows a delivery log.
 type DeliveryFilter struct {
 	Status string
+	// Until, when set, keeps the attempts made at or before it: the log
+	// as it stood then (as_of).
+	Until time.Time
 }
 
 // List returns one page of a webhook's attempts, oldest first (newest
@@ -281,11 +284,11 @@ func (d *Deliveries) List(tenant, conn string, f DeliveryFilter, desc bool, page
 		skip := page.Offset()
 		for ; k != nil && hasPrefix(k, prefix); k, v = next() {
 			var a DeliveryAttempt
-			if f.Status != "" || (skip == 0 && len(out) < page.Limit) {
+			if f.Status != "" || !f.Until.IsZero() || (skip == 0 && len(out) < page.Limit) {
 				if err := msgpack.Unmarshal(v, &a); err != nil {
 					return err
 				}
-				if f.Status != "" && a.Status != f.Status {
+				if (f.Status != "" && a.Status != f.Status) || (!f.Until.IsZero() && a.At.After(f.Until)) {
 					continue
 				}
 			}

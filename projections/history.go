@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/portcullis/portcullis/domain"
 )
@@ -34,11 +33,11 @@ type Version struct {
 
 // putVersion records the state of a record after event e; state is the
 // record's read model as already encoded for its own bucket.
-func putVersion(tx *bolt.Tx, e domain.Event, state msgpack.RawMessage) error {
+func putVersion(tx *vtx, e domain.Event, state msgpack.RawMessage) error {
 	h := tx.Bucket(bucketHistory)
 	// Positions only grow: fill the pages instead of splitting them half
 	// full for inserts that never come.
-	h.FillPercent = 0.95
+	h.setFillPercent(0.95)
 	if err := putValue(h, historyKey(e.Sequence), &Version{
 		Sequence: e.Sequence, EventType: e.Type, Actor: e.Actor, RequestID: e.RequestID,
 		OccurredAt: e.OccurredAt, State: state,
@@ -55,7 +54,7 @@ func putVersion(tx *bolt.Tx, e domain.Event, state msgpack.RawMessage) error {
 func historyKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(make([]byte, 0, 8), seq) }
 
 // versionAt decodes the version event seq made.
-func versionAt(tx *bolt.Tx, seq uint64) (Version, error) {
+func versionAt(tx *vtx, seq uint64) (Version, error) {
 	var ver Version
 	v := tx.Bucket(bucketHistory).Get(historyKey(seq))
 	if v == nil {
@@ -66,7 +65,7 @@ func versionAt(tx *bolt.Tx, seq uint64) (Version, error) {
 
 // versionsAfter calls fn with the versions of one record made after
 // position from up to position to, oldest first.
-func versionsAfter(tx *bolt.Tx, tenant string, ref domain.Ref, from, to uint64, fn func(Version) error) error {
+func versionsAfter(tx *vtx, tenant string, ref domain.Ref, from, to uint64, fn func(Version) error) error {
 	prefix := append(key(tenant, ref.Type, ref.ID), 0)
 	c := tx.Bucket(bucketHistoryIndex).Cursor()
 	for k, _ := c.Seek(seqKey(key(tenant, ref.Type, ref.ID), from+1)); k != nil && hasPrefix(k, prefix) && len(k) == len(prefix)+8; k, _ = c.Next() {
@@ -91,10 +90,13 @@ func (db *DB) History(tenant string, ref domain.Ref, page domain.Page) ([]Versio
 	var out []Version
 	total := 0
 	prefix := append(key(tenant, ref.Type, ref.ID), 0)
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		c := tx.Bucket(bucketHistoryIndex).Cursor()
 		skip := page.Offset()
 		for k, _ := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, _ = c.Next() {
+			if db.past && len(k) == len(prefix)+8 && binary.BigEndian.Uint64(k[len(prefix):]) > db.asOf {
+				break // as of a position: the versions made up to it
+			}
 			total++
 			if skip > 0 {
 				skip--
@@ -124,7 +126,7 @@ func hasPrefix(k, prefix []byte) bool {
 
 // putRecord stores a record under k and, from the same encoding, its
 // history entry after event e.
-func putRecord(tx *bolt.Tx, bucket []byte, k []byte, e domain.Event, record any) error {
+func putRecord(tx *vtx, bucket []byte, k []byte, e domain.Event, record any) error {
 	data, err := msgpack.Marshal(record)
 	if err != nil {
 		return err
@@ -137,7 +139,7 @@ func putRecord(tx *bolt.Tx, bucket []byte, k []byte, e domain.Event, record any)
 
 // putRecordHistory writes only the history entry of a record, for read
 // models whose stored record differs from what history may show.
-func putRecordHistory(tx *bolt.Tx, e domain.Event, record any) error {
+func putRecordHistory(tx *vtx, e domain.Event, record any) error {
 	data, err := msgpack.Marshal(record)
 	if err != nil {
 		return err

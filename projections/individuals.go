@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/portcullis/portcullis/domain"
 )
@@ -17,7 +16,33 @@ var (
 	bucketIndividualsByCreated = []byte("individuals_by_created") // tenant,created seq → id
 	bucketIndividualsByExtID   = []byte("individuals_by_ext_id")  // tenant,ext_id → id
 	bucketCounts               = []byte("counts")                 // tenant,kind → count
+	// tenant,status 0x00 be64 created seq → id: the live individuals of
+	// each status in creation order, counted under tenant,"individuals",
+	// "status",status in bucketCounts. Versioned like every index, it also
+	// answers a status-filtered list as of any position with a seek.
+	bucketIndividualsByStatus = []byte("individuals_by_status")
 )
+
+// statusCountKey counts a tenant's live individuals of one status.
+func statusCountKey(tenant, status string) []byte {
+	return key(tenant, "individuals", "status", status)
+}
+
+// indexStatus adds (delta 1) or removes (-1) a live individual from the
+// index of its status.
+func indexStatus(tx *vtx, tenant string, ind *Individual, delta int64) error {
+	k := seqKey(key(tenant, ind.Status), ind.CreatedSeq)
+	var err error
+	if delta > 0 {
+		err = tx.Bucket(bucketIndividualsByStatus).Put(k, []byte(ind.ID))
+	} else {
+		err = tx.Bucket(bucketIndividualsByStatus).Delete(k)
+	}
+	if err != nil {
+		return err
+	}
+	return addUint(tx.Bucket(bucketCounts), statusCountKey(tenant, ind.Status), delta)
+}
 
 // Individual is the read model of a person.
 type Individual struct {
@@ -70,9 +95,18 @@ func (f IndividualFilter) inCreationOrder(order []domain.Order) (bool, bool) {
 	return true, len(order) == 1 && order[0].Desc
 }
 
+// inStatusOrder reports whether a list is filtered by status alone and in
+// creation order (and which way): the status index answers it.
+func (f IndividualFilter) inStatusOrder(order []domain.Order) (bool, bool) {
+	if f.Status == "" || f.Search != "" || len(order) > 1 || (len(order) == 1 && order[0].Field != "created_at") {
+		return false, false
+	}
+	return true, len(order) == 1 && order[0].Desc
+}
+
 type individualsProjection struct{}
 
-func (individualsProjection) apply(tx *bolt.Tx, e domain.Event) error {
+func (individualsProjection) apply(tx *vtx, e domain.Event) error {
 	if e.Aggregate.Type != domain.AggregateIndividual {
 		return nil
 	}
@@ -117,7 +151,20 @@ func (individualsProjection) apply(tx *bolt.Tx, e domain.Event) error {
 		if err := addUint(tx.Bucket(bucketCounts), key(e.Tenant, "individuals"), 1); err != nil {
 			return err
 		}
+		if err := indexStatus(tx, e.Tenant, &ind, 1); err != nil {
+			return err
+		}
 	case *domain.IndividualUpdated:
+		if d.Status != nil && *d.Status != ind.Status && !ind.Deleted && ind.ID != "" {
+			if err := indexStatus(tx, e.Tenant, &ind, -1); err != nil {
+				return err
+			}
+			moved := ind
+			moved.Status = *d.Status
+			if err := indexStatus(tx, e.Tenant, &moved, 1); err != nil {
+				return err
+			}
+		}
 		set := func(dst *string, src *string) {
 			if src != nil {
 				*dst = *src
@@ -141,6 +188,9 @@ func (individualsProjection) apply(tx *bolt.Tx, e domain.Event) error {
 		if err := addUint(tx.Bucket(bucketCounts), key(e.Tenant, "individuals"), -1); err != nil {
 			return err
 		}
+		if err := indexStatus(tx, e.Tenant, &ind, -1); err != nil {
+			return err
+		}
 	default:
 		return nil
 	}
@@ -161,7 +211,7 @@ func (individualsProjection) apply(tx *bolt.Tx, e domain.Event) error {
 func (db *DB) Individual(tenant, id string) (Individual, bool, error) {
 	var ind Individual
 	var found bool
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		var err error
 		found, err = getValue(tx.Bucket(bucketIndividuals), key(tenant, id), &ind)
 		return err
@@ -176,7 +226,7 @@ func (db *DB) Individual(tenant, id string) (Individual, bool, error) {
 // or deleted: its history stays readable after a delete.
 func (db *DB) IndividualExists(tenant, id string) (bool, error) {
 	var found bool
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		found = tx.Bucket(bucketIndividuals).Get(key(tenant, id)) != nil
 		return nil
 	})
@@ -189,16 +239,23 @@ func (db *DB) IndividualExists(tenant, id string) (bool, error) {
 func (db *DB) Individuals(tenant string, f IndividualFilter, order []domain.Order, page domain.Page) ([]Individual, int, error) {
 	var out []Individual
 	var total int
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		recs := tx.Bucket(bucketIndividuals)
+		load := func(id []byte) (Individual, error) {
+			var ind Individual
+			_, err := getValue(recs, key(tenant, string(id)), &ind)
+			return ind, err
+		}
 		if byCreation, desc := f.inCreationOrder(order); byCreation {
 			total = int(getUint(tx.Bucket(bucketCounts), key(tenant, "individuals")))
 			var err error
-			out, err = walkIndex(tx.Bucket(bucketIndividualsByCreated), []byte(tenant), desc, page, func(id []byte) (Individual, error) {
-				var ind Individual
-				_, err := getValue(recs, key(tenant, string(id)), &ind)
-				return ind, err
-			})
+			out, err = walkIndex(tx.Bucket(bucketIndividualsByCreated), []byte(tenant), desc, page, load)
+			return err
+		}
+		if byStatus, desc := f.inStatusOrder(order); byStatus {
+			total = int(getUint(tx.Bucket(bucketCounts), statusCountKey(tenant, f.Status)))
+			var err error
+			out, err = walkIndex(tx.Bucket(bucketIndividualsByStatus), key(tenant, f.Status), desc, page, load)
 			return err
 		}
 		var all []Individual
@@ -240,6 +297,10 @@ func (db *DB) IndividualsAsOf(tenant string, f IndividualFilter, order []domain.
 		var ind Individual
 		return ind, v.DecodeState(&ind)
 	}
+	if byStatus, _ := f.inStatusOrder(order); byStatus {
+		// The live list's status index, read as of seq (versions.go).
+		return db.At(seq).Individuals(tenant, f, order, page)
+	}
 	if byCreation, desc := f.inCreationOrder(order); byCreation {
 		total, err := db.CountAsOf(tenant, domain.AggregateIndividual, seq)
 		if err != nil {
@@ -274,7 +335,7 @@ func (db *DB) IndividualsAsOf(tenant string, f IndividualFilter, order []domain.
 }
 
 // walkIndex reads one page through a position-ordered index under prefix.
-func walkIndex[T any](idx *bolt.Bucket, prefix []byte, desc bool, page domain.Page, load func(id []byte) (T, error)) ([]T, error) {
+func walkIndex[T any](idx *vbucket, prefix []byte, desc bool, page domain.Page, load func(id []byte) (T, error)) ([]T, error) {
 	var out []T
 	p := append(append([]byte{}, prefix...), 0)
 	c := idx.Cursor()

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/portcullis/portcullis/domain"
 )
@@ -69,7 +68,7 @@ type ConnectionFilter struct {
 
 type connectionsProjection struct{}
 
-func (connectionsProjection) apply(tx *bolt.Tx, e domain.Event) error {
+func (connectionsProjection) apply(tx *vtx, e domain.Event) error {
 	if e.Aggregate.Type != domain.AggregateIntegrationConnection {
 		return nil
 	}
@@ -150,7 +149,7 @@ func (connectionsProjection) apply(tx *bolt.Tx, e domain.Event) error {
 func (db *DB) Connection(tenant, id string) (Connection, bool, error) {
 	var c Connection
 	var found bool
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		var err error
 		found, err = getValue(tx.Bucket(bucketConnections), key(tenant, id), &c)
 		return err
@@ -166,7 +165,7 @@ func (db *DB) Connection(tenant, id string) (Connection, bool, error) {
 func (db *DB) Connections(tenant string, f ConnectionFilter, order []domain.Order, page domain.Page) ([]Connection, int, error) {
 	var out []Connection
 	var total int
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		recs := tx.Bucket(bucketConnections)
 		if f == (ConnectionFilter{}) && (len(order) == 0 || (len(order) == 1 && order[0].Field == "created_at")) {
 			desc := len(order) == 1 && order[0].Desc
@@ -241,7 +240,7 @@ type TenantConnection struct {
 func (db *DB) Webhooks() ([]TenantConnection, uint64, error) {
 	var out []TenantConnection
 	var changed uint64
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		changed = getUint(tx.Bucket(bucketMeta), keyWebhooksChanged)
 		recs := tx.Bucket(bucketConnections)
 		return tx.Bucket(bucketWebhooks).ForEach(func(k, _ []byte) error {
@@ -261,7 +260,7 @@ func (db *DB) Webhooks() ([]TenantConnection, uint64, error) {
 // connection: a cheap check whether Webhooks would answer differently.
 func (db *DB) WebhooksChanged() (uint64, error) {
 	var changed uint64
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		changed = getUint(tx.Bucket(bucketMeta), keyWebhooksChanged)
 		return nil
 	})

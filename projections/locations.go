@@ -3,8 +3,6 @@ package projections
 import (
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/portcullis/portcullis/domain"
 )
 
@@ -41,7 +39,7 @@ type LocationFilter struct {
 
 type locationsProjection struct{}
 
-func (locationsProjection) apply(tx *bolt.Tx, e domain.Event) error {
+func (locationsProjection) apply(tx *vtx, e domain.Event) error {
 	if e.Aggregate.Type != domain.AggregateLocation {
 		return nil
 	}

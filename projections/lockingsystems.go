@@ -3,8 +3,6 @@ package projections
 import (
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/portcullis/portcullis/domain"
 )
 
@@ -52,7 +50,7 @@ type LockingSystemFilter struct {
 
 type lockingSystemsProjection struct{}
 
-func (lockingSystemsProjection) apply(tx *bolt.Tx, e domain.Event) error {
+func (lockingSystemsProjection) apply(tx *vtx, e domain.Event) error {
 	if e.Aggregate.Type != domain.AggregateLockingSystem {
 		return nil
 	}

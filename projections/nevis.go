@@ -4,8 +4,6 @@ import (
 	"slices"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/portcullis/portcullis/domain"
 )
 
@@ -79,7 +77,7 @@ type DispatchTargetVersion struct {
 
 type nevisProjection struct{}
 
-func (nevisProjection) apply(tx *bolt.Tx, e domain.Event) error {
+func (nevisProjection) apply(tx *vtx, e domain.Event) error {
 	if e.Aggregate.Type != domain.AggregateNevisUser {
 		return nil
 	}
@@ -177,7 +175,7 @@ func (nevisProjection) apply(tx *bolt.Tx, e domain.Event) error {
 
 // changeTarget applies f to a stored dispatch target and counts the change
 // in its version.
-func changeTarget(tx *bolt.Tx, e domain.Event, extID string, f func(*DispatchTarget)) error {
+func changeTarget(tx *vtx, e domain.Event, extID string, f func(*DispatchTarget)) error {
 	var t DispatchTarget
 	ok, err := getValue(tx.Bucket(bucketDispatchTargets), key(e.Tenant, e.Aggregate.ID, extID), &t)
 	if err != nil || !ok {
@@ -190,14 +188,14 @@ func changeTarget(tx *bolt.Tx, e domain.Event, extID string, f func(*DispatchTar
 }
 
 // putTarget stores a dispatch target and its history row.
-func putTarget(tx *bolt.Tx, e domain.Event, t DispatchTarget, op string) error {
+func putTarget(tx *vtx, e domain.Event, t DispatchTarget, op string) error {
 	if err := putValue(tx.Bucket(bucketDispatchTargets), key(e.Tenant, t.UserID, t.ExtID), &t); err != nil {
 		return err
 	}
 	return putTargetVersion(tx, e, t, op)
 }
 
-func putTargetVersion(tx *bolt.Tx, e domain.Event, t DispatchTarget, op string) error {
+func putTargetVersion(tx *vtx, e domain.Event, t DispatchTarget, op string) error {
 	return putValue(tx.Bucket(bucketDispatchTargetHistory), seqKey([]byte(e.Tenant), e.Sequence), &DispatchTargetVersion{
 		Sequence: e.Sequence, Operation: op, VersionNumber: t.Version, VersionDate: e.OccurredAt,
 		TransactionID: e.CommandID, ModifiedBy: e.Actor, Target: t,
@@ -208,7 +206,7 @@ func putTargetVersion(tx *bolt.Tx, e domain.Event, t DispatchTarget, op string) 
 // extID: the nevisIDM face names a user by it.
 func (db *DB) IndividualByExtID(tenant, extID string) (Individual, bool, error) {
 	var id []byte
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		if v := tx.Bucket(bucketIndividualsByExtID).Get(key(tenant, extID)); v != nil {
 			id = append([]byte(nil), v...)
 		}
@@ -224,7 +222,7 @@ func (db *DB) IndividualByExtID(tenant, extID string) (Individual, bool, error) 
 // authenticator records (0 when there is none): the ETag of each of them.
 func (db *DB) NevisUserVersion(tenant, userID string) (uint64, error) {
 	var u nevisUser
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		_, err := getValue(tx.Bucket(bucketNevisUsers), key(tenant, userID), &u)
 		return err
 	})
@@ -235,7 +233,7 @@ func (db *DB) NevisUserVersion(tenant, userID string) (uint64, error) {
 func (db *DB) DispatchTarget(tenant, userID, extID string) (DispatchTarget, bool, error) {
 	var t DispatchTarget
 	var found bool
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		var err error
 		found, err = getValue(tx.Bucket(bucketDispatchTargets), key(tenant, userID, extID), &t)
 		return err
@@ -254,7 +252,7 @@ func (db *DB) DispatchTargets(tenant, userID string, after uint64, limit int) ([
 func (db *DB) FidoUafCredential(tenant, userID, extID string) (FidoUafCredential, bool, error) {
 	var c FidoUafCredential
 	var found bool
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		var err error
 		found, err = getValue(tx.Bucket(bucketFidoUafCredentials), key(tenant, userID, extID), &c)
 		return err
@@ -273,7 +271,7 @@ func walkCreated[T any](db *DB, index, records []byte, tenant, userID string, af
 	var out []T
 	more := false
 	prefix := append(key(tenant, userID), 0)
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		recs := tx.Bucket(records)
 		c := tx.Bucket(index).Cursor()
 		for k, v := c.Seek(seqKey(key(tenant, userID), after+1)); k != nil && hasPrefix(k, prefix); k, v = c.Next() {
@@ -299,7 +297,7 @@ func (db *DB) DispatchTargetHistory(tenant string, after uint64, limit int) ([]D
 	var out []DispatchTargetVersion
 	more := false
 	prefix := append([]byte(tenant), 0)
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		c := tx.Bucket(bucketDispatchTargetHistory).Cursor()
 		for k, v := c.Seek(seqKey([]byte(tenant), after+1)); k != nil && hasPrefix(k, prefix); k, v = c.Next() {
 			if len(out) == limit {

@@ -3,8 +3,6 @@ package projections
 import (
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/portcullis/portcullis/domain"
 )
 
@@ -29,7 +27,7 @@ type OAuthClient struct {
 
 type oauthClientsProjection struct{}
 
-func (oauthClientsProjection) apply(tx *bolt.Tx, e domain.Event) error {
+func (oauthClientsProjection) apply(tx *vtx, e domain.Event) error {
 	if e.Aggregate.Type != domain.AggregateOAuthClient {
 		return nil
 	}
@@ -65,7 +63,7 @@ func (db *DB) OAuthClientByID(id string) (OAuthClient, string, bool, error) {
 	var c OAuthClient
 	var tenant string
 	var found bool
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		t := tx.Bucket(bucketOAuthClientIDs).Get([]byte(id))
 		if t == nil {
 			return nil
@@ -84,7 +82,7 @@ func (db *DB) OAuthClientByID(id string) (OAuthClient, string, bool, error) {
 // OAuthClients returns one page of a tenant's live clients.
 func (db *DB) OAuthClients(tenant string, page domain.Page) ([]OAuthClient, int, error) {
 	var all []OAuthClient
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		prefix := append([]byte(tenant), 0)
 		c := tx.Bucket(bucketOAuthClients).Cursor()
 		for k, v := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, v = c.Next() {

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/portcullis/portcullis/domain"
 )
 
@@ -43,7 +41,7 @@ func placeCountKey(tenant, kind string, d dim) []byte {
 // indexPlace brings the index entries of one record from before (nil for a
 // new record) to after: entries that no longer apply go, new ones come, and
 // the counts follow. A record that is no longer live has none.
-func indexPlace[T placeRecord](tx *bolt.Tx, tenant, kind, id string, before *T, after T) error {
+func indexPlace[T placeRecord](tx *vtx, tenant, kind, id string, before *T, after T) error {
 	var had, has []dim
 	if before != nil && (*before).live() {
 		had = append((*before).dims(), dim{dimAll, ""})
@@ -100,7 +98,7 @@ func listPlaces[T placeRecord](db *DB, tenant string, q placeQuery[T], page doma
 	}
 	var out []T
 	total := 0
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		var err error
 		out, total, err = listPlacesIn(tx, tenant, q, page)
 		return err
@@ -110,7 +108,7 @@ func listPlaces[T placeRecord](db *DB, tenant string, q placeQuery[T], page doma
 
 // listPlacesIn is the live listPlaces inside a read transaction, for reads
 // that combine a list with other read models.
-func listPlacesIn[T placeRecord](tx *bolt.Tx, tenant string, q placeQuery[T], page domain.Page) ([]T, int, error) {
+func listPlacesIn[T placeRecord](tx *vtx, tenant string, q placeQuery[T], page domain.Page) ([]T, int, error) {
 	recs, counts := tx.Bucket(q.bucket), tx.Bucket(bucketCounts)
 	get := func(id []byte) (T, error) {
 		var r T
@@ -200,7 +198,7 @@ func hasDims[T placeRecord](r T, want []dim) bool {
 // getPlace reads one record of a tenant; found is false for a record that
 // never existed, ever is true for one that existed, live or deleted.
 func getPlace[T placeRecord](db *DB, bucket []byte, tenant, id string) (r T, found bool, err error) {
-	err = db.bolt.View(func(tx *bolt.Tx) error {
+	err = db.view(func(tx *vtx) error {
 		found, err = getValue(tx.Bucket(bucket), key(tenant, id), &r)
 		return err
 	})
@@ -210,7 +208,7 @@ func getPlace[T placeRecord](db *DB, bucket []byte, tenant, id string) (r T, fou
 // applyPlace folds one event into a place record: it reads the record
 // (unless the event creates it), lets change update it, stamps the version,
 // re-indexes it and writes it with its history entry.
-func applyPlace[T placeRecord](tx *bolt.Tx, bucket []byte, kind string, e domain.Event, change func(r *T) bool) error {
+func applyPlace[T placeRecord](tx *vtx, bucket []byte, kind string, e domain.Event, change func(r *T) bool) error {
 	k := key(e.Tenant, e.Aggregate.ID)
 	var before T
 	found, err := getValue(tx.Bucket(bucket), k, &before)

@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/portcullis/portcullis/domain"
 )
 
@@ -64,8 +62,9 @@ func mustApplyAccessPoints(t testing.TB, events []domain.Event) *DB {
 	for len(events) > 0 {
 		batch := events[:min(len(events), 2000)]
 		events = events[len(batch):]
-		err := db.bolt.Update(func(tx *bolt.Tx) error {
+		err := db.update(func(tx *vtx) error {
 			for _, e := range batch {
+				tx.pos = e.Sequence
 				if err := (accessPointsProjection{}).apply(tx, e); err != nil {
 					return err
 				}
@@ -86,7 +85,7 @@ func mustApplyAccessPoints(t testing.TB, events []domain.Event) *DB {
 func TestPlaceListsMatchAScan(t *testing.T) {
 	db := mustApplyAccessPoints(t, accessPointLog(1200))
 	var all []AccessPoint
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		p := append([]byte("t1"), 0)
 		c := tx.Bucket(bucketAccessPoints).Cursor()
 		for k, v := c.Seek(p); k != nil && hasPrefix(k, p); k, v = c.Next() {

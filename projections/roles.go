@@ -3,8 +3,6 @@ package projections
 import (
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/portcullis/portcullis/domain"
 )
 
@@ -23,7 +21,7 @@ type Role struct {
 
 type rolesProjection struct{}
 
-func (rolesProjection) apply(tx *bolt.Tx, e domain.Event) error {
+func (rolesProjection) apply(tx *vtx, e domain.Event) error {
 	if e.Aggregate.Type != domain.AggregateRole {
 		return nil
 	}
@@ -50,7 +48,7 @@ func (rolesProjection) apply(tx *bolt.Tx, e domain.Event) error {
 func (db *DB) Role(tenant, name string) (Role, bool, error) {
 	var r Role
 	var found bool
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		var err error
 		found, err = getValue(tx.Bucket(bucketRoles), key(tenant, name), &r)
 		return err
@@ -64,7 +62,7 @@ func (db *DB) Role(tenant, name string) (Role, bool, error) {
 // Roles lists a tenant's live custom roles by name.
 func (db *DB) Roles(tenant string) ([]Role, error) {
 	var out []Role
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		prefix := append([]byte(tenant), 0)
 		c := tx.Bucket(bucketRoles).Cursor()
 		for k, v := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, v = c.Next() {

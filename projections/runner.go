@@ -8,8 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/portcullis/portcullis/domain"
 	"github.com/portcullis/portcullis/eventstore"
 )
@@ -30,7 +28,7 @@ const commitInterval = 5 * time.Millisecond
 // projection is one read model: the buckets it owns and how an event changes
 // them. Apply runs inside the runner's write transaction.
 type projection interface {
-	apply(tx *bolt.Tx, e domain.Event) error
+	apply(tx *vtx, e domain.Event) error
 }
 
 // batched is a projection that holds writes back for the length of one
@@ -41,7 +39,7 @@ type projection interface {
 // both go through commit, so both hold back and flush alike.
 type batched interface {
 	begin()
-	flush(tx *bolt.Tx) error
+	flush(tx *vtx) error
 }
 
 // Runner follows the event log and keeps the read models in the DB at its
@@ -271,13 +269,14 @@ func read(sub *eventstore.Subscription, target uint64, out chan<- delivery, quit
 // commit applies a batch in one transaction together with the checkpoint.
 func (r *Runner) commit(batch []domain.Event) error {
 	last := batch[len(batch)-1].Sequence
-	err := r.db.bolt.Update(func(tx *bolt.Tx) error {
+	err := r.db.update(func(tx *vtx) error {
 		for _, p := range r.projs {
 			if b, ok := p.(batched); ok {
 				b.begin()
 			}
 		}
 		for _, e := range batch {
+			tx.pos = e.Sequence // every read-model write keeps a version at it
 			for _, p := range r.projs {
 				if err := p.apply(tx, e); err != nil {
 					return fmt.Errorf("apply %s at %d: %w", e.Type, e.Sequence, err)

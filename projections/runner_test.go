@@ -84,7 +84,7 @@ func scenario(t *testing.T, store *eventstore.Store, n int) uint64 {
 func dump(t *testing.T, db *DB) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		for _, name := range allBuckets() {
 			fmt.Fprintf(&buf, "[%s]\n", name)
 			if err := tx.Bucket(name).ForEach(func(k, v []byte) error {
@@ -204,7 +204,7 @@ func TestOtherLayoutIsRebuilt(t *testing.T) {
 		t.Fatal(err)
 	}
 	built := dump(t, db)
-	if err := db.bolt.Update(func(tx *bolt.Tx) error {
+	if err := db.update(func(tx *vtx) error {
 		return putUint(tx.Bucket(bucketMeta), keyLayout, layout-1)
 	}); err != nil {
 		t.Fatal(err)

@@ -3,8 +3,6 @@ package projections
 import (
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/portcullis/portcullis/domain"
 )
 
@@ -46,7 +44,7 @@ type TokenGrant struct {
 
 type serviceUsersProjection struct{}
 
-func (serviceUsersProjection) apply(tx *bolt.Tx, e domain.Event) error {
+func (serviceUsersProjection) apply(tx *vtx, e domain.Event) error {
 	if e.Aggregate.Type != domain.AggregateServiceUser {
 		return nil
 	}
@@ -117,7 +115,7 @@ func (serviceUsersProjection) apply(tx *bolt.Tx, e domain.Event) error {
 // bucketTokenHashes finds a token's hash from its id, for revocation.
 var bucketTokenHashes = []byte("token_hashes") // tenant,service user,token id → hash
 
-func tokenHash(tx *bolt.Tx, tenant, userID, tokenID string) []byte {
+func tokenHash(tx *vtx, tenant, userID, tokenID string) []byte {
 	var h []byte
 	_, _ = getValue(tx.Bucket(bucketTokenHashes), key(tenant, userID, tokenID), &h)
 	return h
@@ -127,7 +125,7 @@ func tokenHash(tx *bolt.Tx, tenant, userID, tokenID string) []byte {
 func (db *DB) TokenGrant(hash []byte) (TokenGrant, bool, error) {
 	var g TokenGrant
 	var found bool
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		var err error
 		found, err = getValue(tx.Bucket(bucketTokens), hash, &g)
 		return err
@@ -139,7 +137,7 @@ func (db *DB) TokenGrant(hash []byte) (TokenGrant, bool, error) {
 func (db *DB) ServiceUser(tenant, id string) (ServiceUser, bool, error) {
 	var u ServiceUser
 	var found bool
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		var err error
 		found, err = getValue(tx.Bucket(bucketServiceUsers), key(tenant, id), &u)
 		return err
@@ -153,7 +151,7 @@ func (db *DB) ServiceUser(tenant, id string) (ServiceUser, bool, error) {
 // ServiceUsers returns one page of a tenant's live service users by name.
 func (db *DB) ServiceUsers(tenant string, page domain.Page) ([]ServiceUser, int, error) {
 	var all []ServiceUser
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		prefix := append([]byte(tenant), 0)
 		c := tx.Bucket(bucketServiceUsers).Cursor()
 		for k, v := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, v = c.Next() {

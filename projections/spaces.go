@@ -3,8 +3,6 @@ package projections
 import (
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/portcullis/portcullis/domain"
 )
 
@@ -50,7 +48,7 @@ type SpaceFilter struct {
 
 type spacesProjection struct{}
 
-func (spacesProjection) apply(tx *bolt.Tx, e domain.Event) error {
+func (spacesProjection) apply(tx *vtx, e domain.Event) error {
 	if e.Aggregate.Type != domain.AggregateSpace {
 		return nil
 	}

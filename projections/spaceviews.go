@@ -6,8 +6,6 @@ import (
 	"encoding/binary"
 	"slices"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/portcullis/portcullis/domain"
 )
 
@@ -22,7 +20,7 @@ const maxParentChain = 64
 
 // spaceChain reads a live space and the spaces around it, the space first.
 // found is false for a space that is not live.
-func spaceChain(tx *bolt.Tx, tenant, id string) (chain []Space, found bool, err error) {
+func spaceChain(tx *vtx, tenant, id string) (chain []Space, found bool, err error) {
 	recs := tx.Bucket(bucketSpaces)
 	for depth := 0; id != "" && depth < maxParentChain; depth++ {
 		var s Space
@@ -87,7 +85,7 @@ func accessOf(chain []Space) spaceAccess {
 // also named by department, ordered by creation, and how many people the
 // rules name in all: departments hold disjoint sets of people (everyone
 // has one department at most), so the total is their counters plus these.
-func (a spaceAccess) people(tx *bolt.Tx, tenant string) ([]indexEntry, int, error) {
+func (a spaceAccess) people(tx *vtx, tenant string) ([]indexEntry, int, error) {
 	counts, people := tx.Bucket(bucketViewCounts), tx.Bucket(bucketViewPeople)
 	total := 0
 	for _, d := range a.deptOrder {
@@ -134,7 +132,7 @@ type SpaceOverview struct {
 func (db *DB) SpaceOverview(tenant, id string) (SpaceOverview, bool, error) {
 	var o SpaceOverview
 	found := false
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		chain, ok, err := spaceChain(tx, tenant, id)
 		if err != nil || !ok {
 			return err
@@ -178,7 +176,7 @@ func (db *DB) SpaceIndividuals(tenant, id string, desc bool, page domain.Page) (
 	var out []SpaceIndividual
 	total := 0
 	found := false
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		chain, ok, err := spaceChain(tx, tenant, id)
 		if err != nil || !ok {
 			return err
@@ -235,7 +233,7 @@ func (db *DB) SpaceAssignments(tenant, id string, f CredentialFilter, desc bool,
 	var out []SpaceAssignment
 	total := 0
 	found := false
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		_, ok, err := spaceChain(tx, tenant, id)
 		if err != nil || !ok {
 			return err
@@ -280,7 +278,7 @@ func (db *DB) SpaceActivity(tenant, id string, asc bool, page domain.Page) ([]Au
 	var out []AuditEntry
 	total := 0
 	found := false
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		_, ok, err := spaceChain(tx, tenant, id)
 		if err != nil || !ok {
 			return err
@@ -293,7 +291,7 @@ func (db *DB) SpaceActivity(tenant, id string, asc bool, page domain.Page) ([]Au
 	return out, total, found, err
 }
 
-func spaceActivity(tx *bolt.Tx, tenant, id string, desc bool, page domain.Page) ([]AuditEntry, error) {
+func spaceActivity(tx *vtx, tenant, id string, desc bool, page domain.Page) ([]AuditEntry, error) {
 	var out []AuditEntry
 	found, err := blockedIndex(tx, bucketViewActivity, key(tenant, id), positionBlockShift).page(desc, page)
 	if err != nil {
@@ -336,7 +334,7 @@ type entryStream struct {
 
 // indexStream walks the entries under prefix (keys prefix 0x00 be64 seq)
 // in order, or newest first with desc.
-func indexStream(b *bolt.Bucket, prefix []byte, desc bool) *entryStream {
+func indexStream(b *vbucket, prefix []byte, desc bool) *entryStream {
 	p := append(append([]byte{}, prefix...), 0)
 	c := b.Cursor()
 	started := false

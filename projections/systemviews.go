@@ -4,8 +4,6 @@ import (
 	"cmp"
 	"slices"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/portcullis/portcullis/domain"
 )
 
@@ -24,7 +22,7 @@ type LinkCounts struct {
 	Pending  int
 }
 
-func linkCounts(tx *bolt.Tx, tenant, kind, group string) LinkCounts {
+func linkCounts(tx *vtx, tenant, kind, group string) LinkCounts {
 	counts := tx.Bucket(bucketViewCounts)
 	get := func(set string) int { return int(getUint(counts, groupKey(tenant, kind, group, set))) }
 	return LinkCounts{Linked: get(setAll), Held: get(setHeld), Assigned: get(setAssigned), Pending: get(setPending)}
@@ -47,7 +45,7 @@ type ControlSystemSummary struct {
 	Credentials LinkCounts
 }
 
-func controlSystemSummary(tx *bolt.Tx, tenant string) ControlSystemSummary {
+func controlSystemSummary(tx *vtx, tenant string) ControlSystemSummary {
 	counts := tx.Bucket(bucketCounts)
 	return ControlSystemSummary{
 		LockingSystems:       int(getUint(counts, placeCountKey(tenant, domain.AggregateLockingSystem, dim{dimAll, ""}))),
@@ -57,7 +55,7 @@ func controlSystemSummary(tx *bolt.Tx, tenant string) ControlSystemSummary {
 	}
 }
 
-func withCounts(tx *bolt.Tx, tenant string, systems []LockingSystem) []SystemOverview {
+func withCounts(tx *vtx, tenant string, systems []LockingSystem) []SystemOverview {
 	out := make([]SystemOverview, len(systems))
 	for i, ls := range systems {
 		out[i] = SystemOverview{LockingSystem: ls, Credentials: linkCounts(tx, tenant, groupSystem, ls.ID)}
@@ -72,7 +70,7 @@ func (db *DB) ControlSystemsOverview(tenant string, f LockingSystemFilter, order
 	var sum ControlSystemSummary
 	var out []SystemOverview
 	var total int
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		sum = controlSystemSummary(tx, tenant)
 		systems, n, err := listPlacesIn(tx, tenant, lockingSystemQuery(f, order), page)
 		out, total = withCounts(tx, tenant, systems), n
@@ -90,7 +88,7 @@ func (db *DB) ActiveSystems(tenant string, f LockingSystemFilter, order []domain
 	var out []SystemOverview
 	var total int
 	q := lockingSystemQuery(f, order)
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		recs := tx.Bucket(bucketLockingSystems)
 		get := func(id []byte) (LockingSystem, error) {
 			var ls LockingSystem
@@ -161,7 +159,7 @@ type PlanRow struct {
 func (db *DB) LockingPlan(tenant, id string, f CredentialFilter, desc bool, page domain.Page) (LockingPlan, bool, error) {
 	var plan LockingPlan
 	found := false
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		ok, err := getValue(tx.Bucket(bucketLockingSystems), key(tenant, id), &plan.System)
 		if err != nil || !ok || !plan.System.live() {
 			return err
@@ -209,7 +207,7 @@ func columnsOf(linked []string, column map[string]int) []string {
 // status_assignment assigned or pending walks that set instead. Without
 // other filters the block counters lead to the page, only the page is read
 // and the total is a counter; with them every member of the set is read.
-func groupMembers(tx *bolt.Tx, tenant, kind, group, set string, f CredentialFilter, desc bool, page domain.Page) ([]Credential, int, error) {
+func groupMembers(tx *vtx, tenant, kind, group, set string, f CredentialFilter, desc bool, page domain.Page) ([]Credential, int, error) {
 	switch f.Assignment {
 	case setAssigned, setPending:
 		set, f.Assignment = f.Assignment, ""

@@ -3,8 +3,6 @@ package projections
 import (
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/portcullis/portcullis/domain"
 )
 
@@ -20,7 +18,7 @@ type Tenant struct {
 
 type tenantsProjection struct{}
 
-func (tenantsProjection) apply(tx *bolt.Tx, e domain.Event) error {
+func (tenantsProjection) apply(tx *vtx, e domain.Event) error {
 	d, ok := e.Data.(*domain.TenantCreated)
 	if !ok {
 		return nil
@@ -34,7 +32,7 @@ func (tenantsProjection) apply(tx *bolt.Tx, e domain.Event) error {
 func (db *DB) Tenant(extID string) (Tenant, bool, error) {
 	var t Tenant
 	var found bool
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		var err error
 		found, err = getValue(tx.Bucket(bucketTenants), []byte(extID), &t)
 		return err
@@ -45,7 +43,7 @@ func (db *DB) Tenant(extID string) (Tenant, bool, error) {
 // Tenants lists every tenant in ext_id order.
 func (db *DB) Tenants() ([]Tenant, error) {
 	var out []Tenant
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		return tx.Bucket(bucketTenants).ForEach(func(_, v []byte) error {
 			var t Tenant
 			if err := unmarshal(v, &t); err != nil {

@@ -4,8 +4,6 @@ import (
 	"encoding/binary"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/portcullis/portcullis/domain"
 )
 
@@ -32,20 +30,20 @@ type timelineProjection struct {
 
 func (p *timelineProjection) begin() { p.loaded = false }
 
-func (p *timelineProjection) flush(tx *bolt.Tx) error {
+func (p *timelineProjection) flush(tx *vtx) error {
 	if !p.loaded {
 		return nil
 	}
 	return putUint(tx.Bucket(bucketMeta), keyWatermark, p.watermark)
 }
 
-func (p *timelineProjection) apply(tx *bolt.Tx, e domain.Event) error {
+func (p *timelineProjection) apply(tx *vtx, e domain.Event) error {
 	if !p.loaded {
 		p.watermark, p.loaded = getUint(tx.Bucket(bucketMeta), keyWatermark), true
 	}
 	p.watermark = max(p.watermark, uint64(max(e.OccurredAt.UnixNano(), 0)))
 	b := tx.Bucket(bucketTimeline)
-	b.FillPercent = 0.95 // keys only ever grow
+	b.setFillPercent(0.95) // keys only ever grow
 	return b.Put(timelineKey(p.watermark, e.Sequence), nil)
 }
 
@@ -58,14 +56,14 @@ func timelineKey(watermark, seq uint64) []byte {
 // Positions the read models have not reached yet are not known here.
 func (db *DB) PositionAt(t time.Time) (uint64, error) {
 	var pos uint64
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *vtx) error {
 		pos = positionAt(tx, t)
 		return nil
 	})
 	return pos, err
 }
 
-func positionAt(tx *bolt.Tx, t time.Time) uint64 {
+func positionAt(tx *vtx, t time.Time) uint64 {
 	ns := t.UnixNano()
 	if ns < 0 {
 		return 0
@@ -86,7 +84,7 @@ func positionAt(tx *bolt.Tx, t time.Time) uint64 {
 // firstPositionFrom is the first position whose watermark is at least t:
 // no event stamped t or later lies before it. It is beyond the newest
 // position when none is.
-func firstPositionFrom(tx *bolt.Tx, t time.Time) uint64 {
+func firstPositionFrom(tx *vtx, t time.Time) uint64 {
 	ns := max(t.UnixNano(), 0)
 	c := tx.Bucket(bucketTimeline).Cursor()
 	k, _ := c.Seek(timelineKey(uint64(ns), 0))

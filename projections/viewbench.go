@@ -3,8 +3,6 @@ package projections
 import (
 	"fmt"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/portcullis/portcullis/domain"
 )
 
@@ -61,7 +59,7 @@ func WriteViewFixture(db *DB, n int) error {
 	projs := []projection{credentialsProjection{}, locationsProjection{}, buildingsProjection{}, spacesProjection{},
 		lockingSystemsProjection{}, accessPointsProjection{}, viewsProjection{}}
 	seq := uint64(0)
-	_ = db.bolt.View(func(tx *bolt.Tx) error {
+	_ = db.view(func(tx *vtx) error {
 		// Past every position the credential fixture used.
 		seq = 3 * (getUint(tx.Bucket(bucketCredentialCounts), key("t1", credOrdinal, "")) +
 			getUint(tx.Bucket(bucketCredentialCounts), key("t2", credOrdinal, "")))
@@ -69,8 +67,9 @@ func WriteViewFixture(db *DB, n int) error {
 	})
 	batch := make([]domain.Event, 0, 5000)
 	flush := func() error {
-		err := db.bolt.Update(func(tx *bolt.Tx) error {
+		err := db.update(func(tx *vtx) error {
 			for _, e := range batch {
+				tx.pos = e.Sequence
 				for _, p := range projs {
 					if err := p.apply(tx, e); err != nil {
 						return err

@@ -4,8 +4,6 @@ import (
 	"slices"
 	"strings"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/portcullis/portcullis/domain"
 )
 
@@ -149,7 +147,7 @@ type viewsProjection struct{}
 
 // apply runs after the read models it reads (credentials, places,
 // individuals) have applied the same event.
-func (viewsProjection) apply(tx *bolt.Tx, e domain.Event) error {
+func (viewsProjection) apply(tx *vtx, e domain.Event) error {
 	switch e.Aggregate.Type {
 	case domain.AggregateAccessPoint:
 		return applyAccessPointView(tx, e)
@@ -165,7 +163,7 @@ func (viewsProjection) apply(tx *bolt.Tx, e domain.Event) error {
 	return nil
 }
 
-func applyAccessPointView(tx *bolt.Tx, e domain.Event) error {
+func applyAccessPointView(tx *vtx, e domain.Event) error {
 	places := tx.Bucket(bucketViewPlacements)
 	k := key(e.Tenant, e.Aggregate.ID)
 	var before placement
@@ -224,7 +222,7 @@ func applyAccessPointView(tx *bolt.Tx, e domain.Event) error {
 
 // loadLinks reads a credential's links; a credential without any starts
 // from its read model (its ordinal and how it is held).
-func loadLinks(tx *bolt.Tx, tenant, id string) (credentialLinks, bool, error) {
+func loadLinks(tx *vtx, tenant, id string) (credentialLinks, bool, error) {
 	var l credentialLinks
 	found, err := getValue(tx.Bucket(bucketViewLinks), key(tenant, id), &l)
 	if err != nil || found {
@@ -239,7 +237,7 @@ func loadLinks(tx *bolt.Tx, tenant, id string) (credentialLinks, bool, error) {
 	return l, true, nil
 }
 
-func saveLinks(tx *bolt.Tx, tenant, id string, l *credentialLinks) error {
+func saveLinks(tx *vtx, tenant, id string, l *credentialLinks) error {
 	k := key(tenant, id)
 	if len(l.AccessPoints) == 0 && len(l.Groups) == 0 {
 		return tx.Bucket(bucketViewLinks).Delete(k)
@@ -249,7 +247,7 @@ func saveLinks(tx *bolt.Tx, tenant, id string, l *credentialLinks) error {
 
 // linkCredential adds (or with link false removes) the link of credential
 // id to access point ap at p.
-func linkCredential(tx *bolt.Tx, tenant, id, ap string, p placement, link bool) error {
+func linkCredential(tx *vtx, tenant, id, ap string, p placement, link bool) error {
 	l, found, err := loadLinks(tx, tenant, id)
 	if err != nil || !found {
 		return err // a credential the log never created
@@ -275,7 +273,7 @@ func linkCredential(tx *bolt.Tx, tenant, id, ap string, p placement, link bool) 
 
 // relinkCredential moves one access point's share of a credential's groups
 // from where the access point was to where it is.
-func relinkCredential(tx *bolt.Tx, tenant, id string, from, to placement) error {
+func relinkCredential(tx *vtx, tenant, id string, from, to placement) error {
 	l, found, err := loadLinks(tx, tenant, id)
 	if err != nil || !found {
 		return err
@@ -295,7 +293,7 @@ func relinkCredential(tx *bolt.Tx, tenant, id string, from, to placement) error 
 
 // count changes the credential's count in group g by delta; leaving or
 // reaching 0 makes it a member or ends its membership.
-func (l *credentialLinks) count(tx *bolt.Tx, tenant, id string, g groupCount, delta int) error {
+func (l *credentialLinks) count(tx *vtx, tenant, id string, g groupCount, delta int) error {
 	i, found := slices.BinarySearchFunc(l.Groups, g, compareGroups)
 	if !found {
 		if delta < 0 {
@@ -324,7 +322,7 @@ func compareGroups(a, b groupCount) int {
 
 // member lists (delta 1) or unlists (delta -1) the credential under sets of
 // group g. The tenant group keeps counters only.
-func (l *credentialLinks) member(tx *bolt.Tx, tenant, id string, g groupCount, sets []string, delta int64) error {
+func (l *credentialLinks) member(tx *vtx, tenant, id string, g groupCount, sets []string, delta int64) error {
 	counts := tx.Bucket(bucketViewCounts)
 	for _, set := range sets {
 		k := groupKey(tenant, g.Kind, g.ID, set)
@@ -349,7 +347,7 @@ func (l *credentialLinks) member(tx *bolt.Tx, tenant, id string, g groupCount, s
 
 // applyCredentialView follows how a linked credential is held, and records
 // the event in the activity of the spaces it opens.
-func applyCredentialView(tx *bolt.Tx, e domain.Event) error {
+func applyCredentialView(tx *vtx, e domain.Event) error {
 	var l credentialLinks
 	found, err := getValue(tx.Bucket(bucketViewLinks), key(e.Tenant, e.Aggregate.ID), &l)
 	if err != nil {
@@ -416,7 +414,7 @@ func without(a, b []string) []string {
 }
 
 // recordActivity lists event e in the recent activity of space, once.
-func recordActivity(tx *bolt.Tx, e domain.Event, space string) error {
+func recordActivity(tx *vtx, e domain.Event, space string) error {
 	if space == "" {
 		return nil
 	}
@@ -432,7 +430,7 @@ func recordActivity(tx *bolt.Tx, e domain.Event, space string) error {
 
 // applyActiveSystem keeps the index of locking systems in use: live, with
 // at least one access point.
-func applyActiveSystem(tx *bolt.Tx, e domain.Event) error {
+func applyActiveSystem(tx *vtx, e domain.Event) error {
 	var ls LockingSystem
 	found, err := getValue(tx.Bucket(bucketLockingSystems), key(e.Tenant, e.Aggregate.ID), &ls)
 	if err != nil || !found || ls.CreatedSeq == 0 {
@@ -458,7 +456,7 @@ func applyActiveSystem(tx *bolt.Tx, e domain.Event) error {
 }
 
 // applyPerson keeps the index of live individuals by department.
-func applyPerson(tx *bolt.Tx, e domain.Event) error {
+func applyPerson(tx *vtx, e domain.Event) error {
 	var ind Individual
 	found, err := getValue(tx.Bucket(bucketIndividuals), key(e.Tenant, e.Aggregate.ID), &ind)
 	if err != nil {

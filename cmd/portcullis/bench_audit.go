@@ -25,7 +25,8 @@ func benchAuditFigures() []benchFigureSpec {
 		out = append(out,
 			benchFigureSpec{"asof_get_" + tier, "as_of one individual (instant → position, record), " + tier + " events", "queries/s"},
 			benchFigureSpec{"asof_list_" + tier, "as_of list, first page of 10 in creation order, " + tier + " events", "queries/s"},
-			benchFigureSpec{"asof_filtered_" + tier, "as_of list filtered by status (reads all alive), " + tier + " events", "queries/s"},
+			benchFigureSpec{"asof_filtered_" + tier, "as_of list filtered by status, first page of 10 (status index as of), " + tier + " events", "queries/s"},
+			benchFigureSpec{"asof_dashboard_" + tier, "as_of dashboard (every counter and the latest activity as of), " + tier + " events", "queries/s"},
 			benchFigureSpec{"asof_count_" + tier, "as_of count of individuals, " + tier + " events", "queries/s"},
 			benchFigureSpec{"audit_page_" + tier, "audit page of 100, actor+action filter, mid-log cursor, " + tier + " events", "queries/s"},
 		)
@@ -130,8 +131,12 @@ func (b *bench) timeTravel(size int, tier string) error {
 			_, _, err := db.IndividualsAsOf(tenant, projections.IndividualFilter{}, nil, page, midPos)
 			return err
 		}},
-		{"asof_filtered_" + tier, 3, func(i int) error {
+		{"asof_filtered_" + tier, 200, func(i int) error {
 			_, _, err := db.IndividualsAsOf(tenant, projections.IndividualFilter{Status: "inactive"}, nil, page, midPos)
+			return err
+		}},
+		{"asof_dashboard_" + tier, 200, func(i int) error {
+			_, err := db.At(midPos).Dashboard(tenant, mid, 5)
 			return err
 		}},
 		{"asof_count_" + tier, 2000, func(i int) error {

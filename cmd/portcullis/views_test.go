@@ -302,15 +302,15 @@ func TestAccessControlSystemViews(t *testing.T) {
 	requireNativeError(t, c.do(t, "GET", "/api/v1/access-control-systems/nope/locking-plan", nil), http.StatusNotFound, "NOT_FOUND", "nope")
 	requireNativeError(t, c.do(t, "GET", "/api/v1/access-control-systems/bad.id/locking-plan", nil), http.StatusBadRequest, "BAD_REQUEST", "id")
 	for path, field := range map[string]string{
-		planPath + "?status_assignment=lent":                                 "status_assignment",
-		planPath + "?order=credential_id.asc":                                "order",
-		planPath + "?color=red":                                              "color",
-		planPath + "?limit=101":                                              "limit",
-		planPath + "?page=0":                                                 "page",
-		"/api/v1/access-control-systems/overview?system_type=wood":           "system_type",
-		"/api/v1/access-control-systems/overview?as_of=2026-01-01T00:00:00Z": "as_of",
-		"/api/v1/access-control-systems/active?order=color.asc":              "order",
-		"/api/v1/access-control-systems/active?nope=1":                       "nope",
+		planPath + "?status_assignment=lent":                       "status_assignment",
+		planPath + "?order=credential_id.asc":                      "order",
+		planPath + "?color=red":                                    "color",
+		planPath + "?limit=101":                                    "limit",
+		planPath + "?page=0":                                       "page",
+		"/api/v1/access-control-systems/overview?system_type=wood": "system_type",
+		"/api/v1/access-control-systems/overview?as_of=last-week":  "as_of",
+		"/api/v1/access-control-systems/active?order=color.asc":    "order",
+		"/api/v1/access-control-systems/active?nope=1":             "nope",
 	} {
 		requireNativeError(t, c.do(t, "GET", path, nil), http.StatusBadRequest, "BAD_REQUEST", field)
 	}

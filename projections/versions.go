@@ -1,0 +1,336 @@
+package projections
+
+import (
+	"bytes"
+	"encoding/binary"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Versioned buckets: time travel for every read model, not only for the
+// records that keep a history.
+//
+// Every write a projection makes to a read-model bucket while it applies
+// an event is also written, as a version at that event's position, into
+// the bucket's shadow ("asofv_<name>"): key ‖ be64 position → 1 ‖ value, or
+// 0 for a deletion. A read transaction opened as of position S (DB.At)
+// sees each versioned bucket as it stood after S: a Get is the newest
+// version of the key at or below S (one seek), and a cursor walks the keys
+// that had a live version then, in key order, two seeks per key. So every
+// read of every read model — views, counters, indexes, records — runs the
+// same code live and as of a past position, and answers what the live read
+// answered then.
+//
+// Keys in the shadow are escaped (0x00 → 0x00 0xFF) and terminated by
+// 0x00 0x00 before the position, which keeps them in the order of the
+// original keys and makes no key's versions a prefix of another key's.
+//
+// Not versioned (see unversioned): buckets that are already keyed by
+// position and only ever grow (the history, the audit log and its indexes,
+// the timeline, the as-of lives) and the checkpoint. Read as of a position
+// they show their live contents; the readers that use them bound them by
+// the position themselves.
+
+// shadowPrefix names the shadow of a bucket.
+const shadowPrefix = "asofv_"
+
+// unversioned reports whether a bucket keeps no versions.
+func unversioned(name []byte) bool {
+	switch string(name) {
+	case string(bucketMeta), string(bucketHistory), string(bucketHistoryIndex), string(bucketTimeline), string(bucketAudit),
+		string(bucketAuditIndex), string(bucketAuditCounts), string(bucketLives), string(bucketLifeOf),
+		string(bucketLiveCount):
+		return true
+	}
+	return bytes.HasPrefix(name, []byte(shadowPrefix))
+}
+
+// shadowBuckets are the shadows of the versioned buckets among names.
+func shadowBuckets(names [][]byte) [][]byte {
+	var out [][]byte
+	for _, n := range names {
+		if !unversioned(n) {
+			out = append(out, shadowName(n))
+		}
+	}
+	return out
+}
+
+func shadowName(name []byte) []byte { return append([]byte(shadowPrefix), name...) }
+
+// vtx is a bbolt transaction as the read models see it: writes to a
+// versioned bucket also write its version at pos; with past, reads see the
+// versioned buckets as of position asOf.
+type vtx struct {
+	tx   *bolt.Tx
+	pos  uint64
+	asOf uint64
+	past bool
+}
+
+// Bucket is the named bucket, nil when it does not exist.
+func (t *vtx) Bucket(name []byte) *vbucket {
+	b := t.tx.Bucket(name)
+	if b == nil {
+		return nil
+	}
+	vb := &vbucket{b: b, t: t}
+	if !unversioned(name) {
+		vb.shadow = t.tx.Bucket(shadowName(name))
+	}
+	return vb
+}
+
+// CreateBucketIfNotExists creates a bucket of the file that is not a read
+// model (no shadow).
+func (t *vtx) CreateBucketIfNotExists(name []byte) (*vbucket, error) {
+	b, err := t.tx.CreateBucketIfNotExists(name)
+	if err != nil {
+		return nil, err
+	}
+	return &vbucket{b: b, t: t}, nil
+}
+
+// vbucket is one bucket seen through a vtx.
+type vbucket struct {
+	b      *bolt.Bucket
+	shadow *bolt.Bucket // nil: not versioned
+	t      *vtx
+}
+
+func (b *vbucket) asOf() bool { return b.shadow != nil && b.t.past }
+
+// Get is the value at k (as of the transaction's position when it has one).
+func (b *vbucket) Get(k []byte) []byte {
+	if b.asOf() {
+		v, _ := shadowVersionAt(b.shadow.Cursor(), shadowKey(k), b.t.asOf)
+		return v
+	}
+	return b.b.Get(k)
+}
+
+// Put writes k and its version.
+func (b *vbucket) Put(k, v []byte) error {
+	if err := b.b.Put(k, v); err != nil {
+		return err
+	}
+	if b.shadow == nil {
+		return nil
+	}
+	return b.shadow.Put(binary.BigEndian.AppendUint64(shadowKey(k), b.t.pos), append([]byte{1}, v...))
+}
+
+// Delete removes k and records its removal as a version.
+func (b *vbucket) Delete(k []byte) error {
+	if err := b.b.Delete(k); err != nil {
+		return err
+	}
+	if b.shadow == nil {
+		return nil
+	}
+	return b.shadow.Put(binary.BigEndian.AppendUint64(shadowKey(k), b.t.pos), []byte{0})
+}
+
+// NextSequence is bbolt's bucket sequence (not versioned).
+func (b *vbucket) NextSequence() (uint64, error) { return b.b.NextSequence() }
+
+// setFillPercent tunes page splits for buckets whose keys only grow.
+func (b *vbucket) setFillPercent(p float64) { b.b.FillPercent = p }
+
+// ForEach calls fn for every key in order.
+func (b *vbucket) ForEach(fn func(k, v []byte) error) error {
+	c := b.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if err := fn(k, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Cursor walks the bucket (as of the transaction's position when it has
+// one).
+func (b *vbucket) Cursor() *vcursor {
+	if b.asOf() {
+		return &vcursor{c: b.shadow.Cursor(), past: true, seq: b.t.asOf}
+	}
+	return &vcursor{c: b.b.Cursor()}
+}
+
+// vcursor is a bbolt cursor, or with past a walk over a shadow's keys as
+// they stood at position seq.
+type vcursor struct {
+	c    *bolt.Cursor
+	past bool
+	seq  uint64
+	cur  []byte // past: the original key the cursor stands on
+}
+
+// First moves to the first key.
+func (c *vcursor) First() ([]byte, []byte) {
+	if !c.past {
+		return c.c.First()
+	}
+	k, _ := c.c.First()
+	return c.forward(k)
+}
+
+// Last moves to the last key.
+func (c *vcursor) Last() ([]byte, []byte) {
+	if !c.past {
+		return c.c.Last()
+	}
+	k, _ := c.c.Last()
+	return c.backward(k)
+}
+
+// Seek moves to the first key at or after k.
+func (c *vcursor) Seek(k []byte) ([]byte, []byte) {
+	if !c.past {
+		return c.c.Seek(k)
+	}
+	sk, _ := c.c.Seek(escapeKey(nil, k))
+	return c.forward(sk)
+}
+
+// Next moves to the next key.
+func (c *vcursor) Next() ([]byte, []byte) {
+	if !c.past {
+		return c.c.Next()
+	}
+	if c.cur == nil {
+		return nil, nil
+	}
+	k, _ := c.c.Seek(pastVersions(c.cur))
+	return c.forward(k)
+}
+
+// Prev moves to the previous key.
+func (c *vcursor) Prev() ([]byte, []byte) {
+	if !c.past {
+		return c.c.Prev()
+	}
+	if c.cur == nil {
+		return nil, nil
+	}
+	c.c.Seek(shadowKey(c.cur))
+	k, _ := c.c.Prev()
+	return c.backward(k)
+}
+
+// Delete removes the key the cursor stands on (live cursors only).
+func (c *vcursor) Delete() error { return c.c.Delete() }
+
+// forward settles on the first original key, from shadow key sk on, that
+// had a live version at the cursor's position.
+func (c *vcursor) forward(sk []byte) ([]byte, []byte) {
+	for sk != nil {
+		orig, ok := originalKey(sk)
+		if !ok {
+			sk, _ = c.c.Next()
+			continue
+		}
+		if v, found := shadowVersionAt(c.c, shadowKey(orig), c.seq); found {
+			c.cur = orig
+			return orig, v
+		}
+		sk, _ = c.c.Seek(pastVersions(orig))
+	}
+	c.cur = nil
+	return nil, nil
+}
+
+// backward settles on the last original key, from shadow key sk back,
+// that had a live version at the cursor's position.
+func (c *vcursor) backward(sk []byte) ([]byte, []byte) {
+	for sk != nil {
+		orig, ok := originalKey(sk)
+		if !ok {
+			sk, _ = c.c.Prev()
+			continue
+		}
+		base := shadowKey(orig)
+		if v, found := shadowVersionAt(c.c, base, c.seq); found {
+			c.cur = orig
+			return orig, v
+		}
+		c.c.Seek(base)
+		sk, _ = c.c.Prev()
+	}
+	c.cur = nil
+	return nil, nil
+}
+
+// shadowVersionAt is the newest version at or below seq of the key whose
+// escaped, terminated form is base; found is false when it had none or the
+// newest was a deletion.
+func shadowVersionAt(c *bolt.Cursor, base []byte, seq uint64) ([]byte, bool) {
+	var k, v []byte
+	if seq == ^uint64(0) {
+		k, _ = c.Seek(pastVersionsOfBase(base))
+	} else {
+		k, _ = c.Seek(binary.BigEndian.AppendUint64(append([]byte{}, base...), seq+1))
+	}
+	if k == nil {
+		k, v = c.Last()
+	} else {
+		k, v = c.Prev()
+	}
+	if k == nil || len(k) != len(base)+8 || !bytes.HasPrefix(k, base) || len(v) == 0 || v[0] == 0 {
+		return nil, false
+	}
+	return v[1:], true
+}
+
+// escapeKey appends k with every 0x00 escaped as 0x00 0xFF.
+func escapeKey(dst, k []byte) []byte {
+	for _, b := range k {
+		dst = append(dst, b)
+		if b == 0 {
+			dst = append(dst, 0xFF)
+		}
+	}
+	return dst
+}
+
+// shadowKey is k escaped and terminated: the prefix of all its versions.
+func shadowKey(k []byte) []byte {
+	return append(escapeKey(make([]byte, 0, len(k)+10), k), 0, 0)
+}
+
+// pastVersions is the least shadow key after every version of k.
+func pastVersions(k []byte) []byte { return pastVersionsOfBase(shadowKey(k)) }
+
+func pastVersionsOfBase(base []byte) []byte {
+	out := append([]byte{}, base...)
+	out[len(out)-1] = 1
+	return out
+}
+
+// originalKey undoes shadowKey on a shadow key (escaped key, 0x00 0x00,
+// be64 position).
+func originalKey(sk []byte) ([]byte, bool) {
+	out := make([]byte, 0, len(sk))
+	for i := 0; i < len(sk); i++ {
+		if sk[i] != 0 {
+			out = append(out, sk[i])
+			continue
+		}
+		if i+1 >= len(sk) {
+			return nil, false
+		}
+		switch sk[i+1] {
+		case 0xFF:
+			out = append(out, 0)
+			i++
+		case 0:
+			return out, len(sk) == i+2+8
+		default:
+			return nil, false
+		}
+	}
+	return nil, false
+}
+
+// withShadows is names and the shadows of the versioned ones.
+func withShadows(names [][]byte) [][]byte { return append(names, shadowBuckets(names)...) }
