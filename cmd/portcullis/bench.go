@@ -176,8 +176,9 @@ func (r *benchReport) writeTable(w io.Writer) {
 		fmt.Fprintln(w)
 	}
 	if r.Memory != nil {
-		fmt.Fprintf(w, "\nmemory after %d events and a full rebuild: VmHWM %.0f MiB (peak), VmRSS %.0f MiB (now)\n",
-			r.Memory.Events, r.Memory.HWMMiB, r.Memory.RSSMiB)
+		m := r.Memory
+		fmt.Fprintf(w, "\nmemory after %d events and a full rebuild: VmHWM %.0f MiB (peak), VmRSS %.0f MiB (now: anon %.0f, mapped files %.0f); Go heap in use %.0f MiB; read models file %.0f MiB\n",
+			m.Events, m.HWMMiB, m.RSSMiB, m.AnonMiB, m.FileMiB, m.GoHeapMiB, m.ReadModelsMiB)
 	}
 	fmt.Fprintf(w, "\n%-42s %8s %8s  %s\n", "RATIO", "VALUE", "GOAL", "")
 	for _, x := range r.ratios {
