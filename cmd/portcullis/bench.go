@@ -260,7 +260,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	b := &bench{start: time.Now(), dir: dir, n: *n, sync: *syncMode, log: stderr, spent: map[string]*benchSpent{},
-		mixTimes: newMixTimes(*mixTime)}
+		mixTimes: newMixTimes(*mixTime), memProfile: *memProfile}
 	// The million events go first, so that VmHWM is their peak, not that
 	// of the scenarios before them.
 	var mem *benchMemory
@@ -386,11 +386,13 @@ type benchSpent struct {
 type bench struct {
 	start    time.Time
 	mixTimes mixTimes
-	dir      string
-	n        int
-	sync     string
-	log      io.Writer
-	spent    map[string]*benchSpent
+	// memProfile is --memprofile; --million also writes <it>.million.
+	memProfile string
+	dir        string
+	n          int
+	sync       string
+	log        io.Writer
+	spent      map[string]*benchSpent
 }
 
 func (b *bench) step(format string, a ...any) {

@@ -131,6 +131,12 @@ func (b *bench) millionEvents(ctx context.Context) (*benchMemory, error) {
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
+	if b.memProfile != "" {
+		// What is in use right after the rebuild, beside the whole run's.
+		if err := writeHeapProfile(b.memProfile + ".million"); err != nil {
+			return nil, err
+		}
+	}
 	mem := &benchMemory{Events: int(appended.Load()), HWMMiB: status["VmHWM"], RSSMiB: status["VmRSS"],
 		AnonMiB: status["RssAnon"], FileMiB: status["RssFile"], GoHeapMiB: float64(ms.HeapInuse) / (1 << 20)}
 	if fi, err := os.Stat(filepath.Join(dir, "readmodels.db")); err == nil {
