@@ -80,20 +80,42 @@ func (a *AuditEntry) indexValue(filter string) string {
 // per transaction, in key order) and remembers the newest version of every
 // record it saw, so that the next event on the same record finds its
 // "before" without a lookup.
+//
+// The index entries are held back too and written in key order at the end.
+// Each filter value's entries are appended at the end of its range, in the
+// middle of the bucket: bbolt splits a leaf only at commit, so inserting a
+// transaction's entries in log order shifts the growing leaf's tail once per
+// entry, while in key order every insert lands after the one before it.
 type auditProjection struct {
 	counts map[string]uint64     // counter key → increment held back
 	latest map[string][]rawField // record key → fields of its newest version (nil: none, or deleted)
+	index  []auditIndexEntry     // index entries held back
+}
+
+// auditIndexEntry is one index entry held back: its key and the entry's
+// time.
+type auditIndexEntry struct {
+	key []byte
+	at  [8]byte
 }
 
 func (p *auditProjection) begin() {
 	clear(p.counts)
 	clear(p.latest)
+	p.index = p.index[:0]
 	if p.counts == nil {
 		p.counts, p.latest = map[string]uint64{}, map[string][]rawField{}
 	}
 }
 
 func (p *auditProjection) flush(tx *vtx) error {
+	slices.SortFunc(p.index, func(x, y auditIndexEntry) int { return bytes.Compare(x.key, y.key) })
+	idx := tx.Bucket(bucketAuditIndex)
+	for i := range p.index {
+		if err := idx.Put(p.index[i].key, p.index[i].at[:]); err != nil {
+			return err
+		}
+	}
 	counts := tx.Bucket(bucketAuditCounts)
 	keys := make([]string, 0, len(p.counts))
 	for k := range p.counts {
@@ -129,12 +151,9 @@ func (p *auditProjection) apply(tx *vtx, e domain.Event) error {
 		return err
 	}
 	p.counts[e.Tenant]++
-	idx := tx.Bucket(bucketAuditIndex)
 	for _, f := range AuditFilters {
 		k := key(e.Tenant, f, a.indexValue(f))
-		if err := idx.Put(seqKey(k, e.Sequence), at[:8]); err != nil {
-			return err
-		}
+		p.index = append(p.index, auditIndexEntry{key: seqKey(k, e.Sequence), at: [8]byte(at[:8])})
 		if f == AuditByEntityID {
 			// Per-record counters would land all over the file; a record's
 			// entries are few, so AuditCount counts them instead.

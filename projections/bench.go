@@ -21,7 +21,7 @@ func RawPuts(path string, n, perTx, valueSize int) (time.Duration, error) {
 	if perTx < 1 {
 		return 0, errors.New("projections: raw puts: perTx must be at least 1")
 	}
-	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, FreelistType: bolt.FreelistMapType})
+	b, err := bolt.Open(path, 0o600, boltOptions())
 	if err != nil {
 		return 0, fmt.Errorf("projections: raw puts: open %s: %w", path, err)
 	}

@@ -45,28 +45,34 @@ func BenchmarkRebuild(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	// The bare ordered consumer over the same stream, best of two (before
-	// and after the rebuild), as the bench command compares them.
-	raw1, err := store.RawConsume(ctx, b.N)
-	if err != nil {
-		b.Fatal(err)
-	}
+	// The bare ordered consumer over the same stream and the rebuild take
+	// turns, three times each, and the best of each counts: on a machine
+	// shared with other work, the best is the one least disturbed.
+	var raw, applied time.Duration
 	b.ResetTimer()
-	start := time.Now()
-	if err := runner.Rebuild(ctx, nil); err != nil {
-		b.Fatal(err)
-	}
-	applied := time.Since(start)
-	b.StopTimer()
-	raw2, err := store.RawConsume(ctx, b.N)
-	if err != nil {
-		b.Fatal(err)
+	for i := range 3 {
+		b.StopTimer()
+		d, err := store.RawConsume(ctx, b.N)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if i == 0 || d < raw {
+			raw = d
+		}
+		b.StartTimer()
+		start := time.Now()
+		if err := runner.Rebuild(ctx, nil); err != nil {
+			b.Fatal(err)
+		}
+		if d := time.Since(start); i == 0 || d < applied {
+			applied = d
+		}
 	}
 	rate := float64(runner.Position()) / applied.Seconds()
-	raw := float64(b.N) / min(raw1, raw2).Seconds()
+	rawRate := float64(b.N) / raw.Seconds()
 	b.ReportMetric(rate, "events/s")
-	b.ReportMetric(raw, "raw_msgs/s")
-	b.ReportMetric(rate/raw, "apply/raw")
+	b.ReportMetric(rawRate, "raw_msgs/s")
+	b.ReportMetric(rate/rawRate, "apply/raw")
 }
 
 // appendIndividuals writes n events straight to the log, from many writers:

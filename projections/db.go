@@ -63,7 +63,7 @@ func (db *DB) update(fn func(tx *vtx) error) error {
 
 // OpenDB opens or creates the read-model file at path.
 func OpenDB(path string) (*DB, error) {
-	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, FreelistType: bolt.FreelistMapType})
+	b, err := bolt.Open(path, 0o600, boltOptions())
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, ErrLocked
 	}
@@ -95,6 +95,15 @@ func OpenDB(path string) (*DB, error) {
 		return nil, fmt.Errorf("projections: create buckets: %w", err)
 	}
 	return db, nil
+}
+
+// boltOptions is how the read-model file is opened. The map starts at a
+// size few files outgrow: bbolt remaps when the file outgrows its map, and
+// a remap during a commit first copies every key and value the transaction
+// has touched out of the old map, which for a rebuild's large transactions
+// cost as much as applying their events. It is address space, not memory.
+func boltOptions() *bolt.Options {
+	return &bolt.Options{Timeout: time.Second, FreelistType: bolt.FreelistMapType, InitialMmapSize: 1 << 30}
 }
 
 // Close closes the file.
