@@ -365,6 +365,25 @@ func rawJSON(raw []byte) ([]byte, error) {
 	if raw == nil {
 		return nil, nil
 	}
+	// The common kinds without going through a decoded interface value;
+	// the rendering is what auditJSON makes of them.
+	switch c := raw[0]; {
+	case c == 0xc0: // nil
+		return nil, nil
+	case c == 0xc2:
+		return []byte("false"), nil
+	case c == msgpackTrue:
+		return []byte("true"), nil
+	case c >= 0xa0 && c <= 0xbf, c == 0xd9, c == 0xda, c == 0xdb: // strings
+		var s string
+		if err := msgpack.Unmarshal(raw, &s); err != nil {
+			return nil, err
+		}
+		if s == "" {
+			return nil, nil
+		}
+		return json.Marshal(s)
+	}
 	var v any
 	if err := msgpack.Unmarshal(raw, &v); err != nil {
 		return nil, err

@@ -457,6 +457,16 @@ func applyActiveSystem(tx *vtx, e domain.Event) error {
 
 // applyPerson keeps the index of live individuals by department.
 func applyPerson(tx *vtx, e domain.Event) error {
+	switch d := e.Data.(type) {
+	case *domain.IndividualUpdated:
+		if d.Department == nil {
+			// The person's department, creation and deletion stay as
+			// they were, and so does everything kept here.
+			return nil
+		}
+	case *domain.IndividualCredentialsAssigned, *domain.IndividualCredentialsConfirmed, *domain.IndividualCredentialsReturned:
+		return nil
+	}
 	var ind Individual
 	found, err := getValue(tx.Bucket(bucketIndividuals), key(e.Tenant, e.Aggregate.ID), &ind)
 	if err != nil {
