@@ -57,7 +57,11 @@ func (db *DB) view(fn func(tx *vtx) error) error {
 // which the caller sets before each event it applies.
 func (db *DB) update(fn func(tx *vtx) error) error {
 	return db.bolt.Update(func(tx *bolt.Tx) error {
-		return fn(&vtx{tx: tx})
+		t := &vtx{tx: tx}
+		if err := fn(t); err != nil {
+			return err
+		}
+		return t.flushVersions()
 	})
 }
 

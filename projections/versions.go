@@ -3,6 +3,7 @@ package projections
 import (
 	"bytes"
 	"encoding/binary"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -61,11 +62,47 @@ func shadowName(name []byte) []byte { return append([]byte(shadowPrefix), name..
 // vtx is a bbolt transaction as the read models see it: writes to a
 // versioned bucket also write its version at pos; with past, reads see the
 // versioned buckets as of position asOf.
+//
+// A write transaction holds the versions back and writes them, bucket by
+// bucket in key order, when it ends (flushVersions): a key written by many
+// events of one transaction (a counter, a record updated again and again)
+// has its versions next to each other in the middle of the shadow, and
+// bbolt splits a leaf only at commit, so writing them in log order would
+// shift the growing leaf's tail once per version. Nothing reads a shadow
+// in a write transaction (only DB.At reads them).
 type vtx struct {
 	tx   *bolt.Tx
 	pos  uint64
 	asOf uint64
 	past bool
+	held map[*bolt.Bucket][]heldVersion // write transactions: versions not written yet
+}
+
+// heldVersion is a version a write transaction holds back.
+type heldVersion struct{ k, v []byte }
+
+// holdVersion keeps a version of a shadow for flushVersions.
+func (t *vtx) holdVersion(shadow *bolt.Bucket, k, v []byte) {
+	if t.held == nil {
+		t.held = map[*bolt.Bucket][]heldVersion{}
+	}
+	t.held[shadow] = append(t.held[shadow], heldVersion{k: k, v: v})
+}
+
+// flushVersions writes the versions held back, each shadow's in key order;
+// of two writes of the same key at the same position the later one wins,
+// as it would have written in log order.
+func (t *vtx) flushVersions() error {
+	for shadow, vs := range t.held {
+		slices.SortStableFunc(vs, func(x, y heldVersion) int { return bytes.Compare(x.k, y.k) })
+		for _, hv := range vs {
+			if err := shadow.Put(hv.k, hv.v); err != nil {
+				return err
+			}
+		}
+	}
+	t.held = nil
+	return nil
 }
 
 // Bucket is the named bucket, nil when it does not exist.
@@ -117,7 +154,8 @@ func (b *vbucket) Put(k, v []byte) error {
 	if b.shadow == nil {
 		return nil
 	}
-	return b.shadow.Put(binary.BigEndian.AppendUint64(shadowKey(k), b.t.pos), append([]byte{1}, v...))
+	b.t.holdVersion(b.shadow, binary.BigEndian.AppendUint64(shadowKey(k), b.t.pos), append([]byte{1}, v...))
+	return nil
 }
 
 // Delete removes k and records its removal as a version.
@@ -128,7 +166,8 @@ func (b *vbucket) Delete(k []byte) error {
 	if b.shadow == nil {
 		return nil
 	}
-	return b.shadow.Put(binary.BigEndian.AppendUint64(shadowKey(k), b.t.pos), []byte{0})
+	b.t.holdVersion(b.shadow, binary.BigEndian.AppendUint64(shadowKey(k), b.t.pos), []byte{0})
+	return nil
 }
 
 // NextSequence is bbolt's bucket sequence (not versioned).
