@@ -26,6 +26,7 @@ func benchAuditFigures() []benchFigureSpec {
 			benchFigureSpec{"asof_get_" + tier, "as_of one individual (instant → position, record), " + tier + " events", "queries/s"},
 			benchFigureSpec{"asof_list_" + tier, "as_of list, first page of 10 in creation order, " + tier + " events", "queries/s"},
 			benchFigureSpec{"asof_filtered_" + tier, "as_of list filtered by status, first page of 10 (status index as of), " + tier + " events", "queries/s"},
+			benchFigureSpec{"asof_filtered_scan_" + tier, "as_of list filtered by status, ordered by last name (reads every record alive then), " + tier + " events", "queries/s"},
 			benchFigureSpec{"asof_dashboard_" + tier, "as_of dashboard (every counter and the latest activity as of), " + tier + " events", "queries/s"},
 			benchFigureSpec{"asof_count_" + tier, "as_of count of individuals, " + tier + " events", "queries/s"},
 			benchFigureSpec{"audit_page_" + tier, "audit page of 100, actor+action filter, mid-log cursor, " + tier + " events", "queries/s"},
@@ -133,6 +134,11 @@ func (b *bench) timeTravel(size int, tier string) error {
 		}},
 		{"asof_filtered_" + tier, 200, func(i int) error {
 			_, _, err := db.IndividualsAsOf(tenant, projections.IndividualFilter{Status: "inactive"}, nil, page, midPos)
+			return err
+		}},
+		{"asof_filtered_scan_" + tier, 3, func(i int) error {
+			_, _, err := db.IndividualsAsOf(tenant, projections.IndividualFilter{Status: "inactive"},
+				[]domain.Order{{Field: "last_name"}}, page, midPos)
 			return err
 		}},
 		{"asof_dashboard_" + tier, 200, func(i int) error {
