@@ -6,8 +6,11 @@ import (
 	"maps"
 	"math/rand/v2"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"testing"
+
+	"github.com/portcullis/portcullis/domain"
 )
 
 // A versioned bucket read as of a position shows exactly the keys and
@@ -118,4 +121,58 @@ func TestVersionedBucketAsOfEqualsSnapshots(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// The views read through the versions at the newest position answer what
+// they answer live, over the bench's fixture (credentials, a site, links
+// and holds): the dashboard, the overview, locking plans and a space's
+// active assignments, first and later pages.
+func TestViewsAsOfNewestEqualLive(t *testing.T) {
+	db := mustOpenDB(t, filepath.Join(t.TempDir(), "rm.db"))
+	const n = 3000
+	if err := WriteCredentialFixture(db, n); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteViewFixture(db, n); err != nil {
+		t.Fatal(err)
+	}
+	past := db.At(^uint64(0) - 1)
+	same := func(what string, live, asOf func(db *DB) (any, error)) {
+		t.Helper()
+		a, err := live(db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := asOf(past)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(a, b) {
+			t.Errorf("%s as of the newest position differs from live:\n got %+v\nwant %+v", what, b, a)
+		}
+	}
+	dash := func(db *DB) (any, error) { return db.Dashboard("t1", credentialBenchBase, 5) }
+	same("dashboard", dash, dash)
+	for _, p := range []int{1, 2, 3} {
+		plan := func(db *DB) (any, error) {
+			pl, ok, err := db.LockingPlan("t1", viewBenchID("ls", 0), CredentialFilter{}, false, domain.Page{Page: p, Limit: 50})
+			return []any{pl, ok}, err
+		}
+		same(fmt.Sprint("locking plan page ", p), plan, plan)
+		held := func(db *DB) (any, error) {
+			as, total, ok, err := db.SpaceAssignments("t1", viewBenchID("space", 0), CredentialFilter{}, p == 2, domain.Page{Page: p, Limit: 5})
+			return []any{as, total, ok}, err
+		}
+		same(fmt.Sprint("space assignments page ", p), held, held)
+	}
+	ov := func(db *DB) (any, error) {
+		sum, items, total, err := db.ControlSystemsOverview("t1", LockingSystemFilter{}, nil, domain.Page{Page: 1, Limit: 10})
+		return []any{sum, items, total}, err
+	}
+	same("overview", ov, ov)
+	creds := func(db *DB) (any, error) {
+		cs, total, err := db.Credentials("t1", CredentialFilter{Status: "lost"}, nil, domain.Page{Page: 3, Limit: 20})
+		return []any{cs, total}, err
+	}
+	same("lost credentials page 3", creds, creds)
 }

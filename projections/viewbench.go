@@ -50,6 +50,17 @@ func ViewReads(n int) []CredentialRead {
 	}
 }
 
+// ViewReadsAsOf are ViewReads through DB.At at the newest position: the
+// same answers read through the versions (versions.go), so their cost
+// against ViewReads is what as_of adds to a view.
+func ViewReadsAsOf(n int) []CredentialRead {
+	var out []CredentialRead
+	for _, r := range ViewReads(n) {
+		out = append(out, CredentialRead{Name: "asof_" + r.Name, Read: func(db *DB) error { return r.Read(db.At(^uint64(0) - 1)) }})
+	}
+	return out
+}
+
 // WriteViewFixture adds to a credential fixture of n credentials (tenant
 // "t1") a location, a building, 20 spaces, 2 locking systems and 40 access
 // points, and links every tenth credential to one access point (both sides

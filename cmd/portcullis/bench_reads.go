@@ -87,7 +87,7 @@ func (b *bench) credentialReads(sizes []int) ([]benchFigureSpec, error) {
 // and the views (dashboard, overview, locking plan, a space's active
 // assignments).
 func readsAt(n int) []projections.CredentialRead {
-	return append(projections.CredentialReads(n), projections.ViewReads(n)...)
+	return slices.Concat(projections.CredentialReads(n), projections.ViewReads(n), projections.ViewReadsAsOf(n))
 }
 
 // credentialReadRatios compares the largest size with the smallest.
