@@ -277,12 +277,15 @@ func timePtr(t time.Time) *time.Time {
 	return &u
 }
 
-func connectionFromView(c projections.Connection) connectionJSON {
+// connectionFromView renders a connection as it stands at now (the
+// request's clock, its as_of instant when it has one): a rotated secret's
+// overlap shows until it ends.
+func connectionFromView(c projections.Connection, now time.Time) connectionJSON {
 	out := connectionJSON{ID: c.ID, ApplicationID: c.ApplicationID, Name: c.Name, Status: c.Status,
 		Config: connectionConfig(c.ApplicationID, c.Settings), SecretFields: secretNames(c.Secrets),
 		DisabledReason: nullable(c.DisabledReason), DisabledAt: timePtr(c.DisabledAt),
 		CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC()}
-	if c.Previous != nil && c.PreviousValidUntil.After(time.Now()) {
+	if c.Previous != nil && c.PreviousValidUntil.After(now) {
 		out.PreviousSecretValidUntil = timePtr(c.PreviousValidUntil)
 	}
 	return out
@@ -409,7 +412,7 @@ func (s *Server) handleConnectionList(w http.ResponseWriter, r *http.Request) er
 	}
 	out := make([]connectionJSON, len(items))
 	for i, c := range items {
-		out[i] = connectionFromView(c)
+		out[i] = connectionFromView(c, now(r))
 	}
 	writeNativeList(w, "integration connections", out, lp.page, total)
 	return nil
@@ -438,7 +441,7 @@ func (s *Server) handleConnectionView(w http.ResponseWriter, r *http.Request) er
 		return err
 	}
 	w.Header().Set("ETag", etag(c.Version))
-	writeJSON(w, http.StatusOK, nativeItem{Msg: "integration connection", Data: connectionFromView(c)})
+	writeJSON(w, http.StatusOK, nativeItem{Msg: "integration connection", Data: connectionFromView(c, now(r))})
 	return nil
 }
 
