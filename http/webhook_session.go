@@ -43,8 +43,9 @@ type session struct {
 	queues  map[string][]*heldEvent // per record (subject), by position; the first may be out
 	done    map[uint64]bool         // acknowledged in this turn, above the floor
 	results chan *heldEvent
-	slots   chan struct{} // one per attempt in flight
-	heads   sync.WaitGroup
+	slots   chan struct{}   // one per attempt in flight
+	work    chan *heldEvent // events whose first attempt may start, for the workers
+	heads   sync.WaitGroup  // the workers and every goroutine retrying an event
 
 	pin     string              // the pin of the current turn
 	guarded bool                // the floor is below guardTo
@@ -60,12 +61,14 @@ type session struct {
 // heldEvent is one event a session holds until it is acknowledged or
 // handed back.
 type heldEvent struct {
-	dl      atomic.Pointer[eventstore.Delivery] // the latest hand-out; acks go to it
-	event   domain.Event
-	subject string
-	attempt uint64 // the number of the next attempt
-	out     bool   // a goroutine is delivering it
-	ok      bool   // delivered and acknowledged (set by that goroutine before it reports)
+	dl        atomic.Pointer[eventstore.Delivery] // the latest hand-out; acks go to it
+	event     domain.Event
+	subject   string
+	attempt   uint64 // the number of the next attempt
+	body      []byte // the public form, rendered at the first attempt
+	renderErr error
+	out       bool // a goroutine is delivering it
+	ok        bool // delivered and acknowledged (set by that goroutine before it reports)
 }
 
 // turnInput is what the reader passes on: a hand-out, or why it stopped.
@@ -81,7 +84,17 @@ func (d *Dispatcher) runSession(ctx context.Context, w *worker, dur *eventstore.
 	defer cancel()
 	s := &session{d: d, w: w, dur: dur, ctx: sctx, held: map[uint64]*heldEvent{}, queues: map[string][]*heldEvent{},
 		done: map[uint64]bool{}, results: make(chan *heldEvent, d.cfg.Webhook.Window),
-		slots: make(chan struct{}, d.cfg.Webhook.Parallel), blocked: map[string]bool{}}
+		slots: make(chan struct{}, d.cfg.Webhook.Parallel), work: make(chan *heldEvent, d.cfg.Webhook.Window),
+		blocked: map[string]bool{}}
+	// Long-lived workers make the first attempts: a goroutine per event
+	// would grow a fresh stack for every delivery.
+	for range d.cfg.Webhook.Parallel {
+		s.heads.Go(func() {
+			for h := range s.work {
+				s.deliver(h, true)
+			}
+		})
+	}
 	in := make(chan turnInput)
 	go func() {
 		defer close(in)
@@ -288,17 +301,11 @@ func (s *session) kick(subject string) {
 	delete(s.blocked, subject)
 	h := q[0]
 	h.out = true
-	s.heads.Go(func() {
-		// A delivered event is acknowledged by the delivery log once its
-		// attempt is on disk (deliverUntilDone), and its record's next
-		// event goes out without waiting for that: the first arrival of
-		// each event keeps its record's order either way, and an
-		// acknowledgement lost to a crash only brings the event back as a
-		// repeat (after a restart, the guard holds the record's later
-		// events until it came back).
-		h.ok = s.d.deliverUntilDone(s.ctx, s.w, s.slots, h)
-		s.results <- h
-	})
+	select {
+	case s.work <- h:
+	default: // not expected (the window bounds what is held), but never block here
+		s.heads.Go(func() { s.deliver(h, false) })
+	}
 }
 
 // finish takes a delivering goroutine's report.
@@ -373,6 +380,7 @@ func (s *session) stop(in <-chan turnInput) {
 			}
 		}
 	}
+	close(s.work) // the workers end once they reported what they were given
 	go func() {
 		s.heads.Wait()
 		close(s.results)
@@ -393,51 +401,81 @@ func (s *session) stop(in <-chan turnInput) {
 	}
 }
 
-// deliverUntilDone attempts one event until it gets a 2xx (true) or ctx
-// ends, waiting the retry schedule between attempts; each attempt takes a
-// slot.
-func (d *Dispatcher) deliverUntilDone(ctx context.Context, w *worker, slots chan struct{}, h *heldEvent) bool {
-	e := h.event
-	body, renderErr := h.dl.Load().Body()
-	for {
-		select {
-		case slots <- struct{}{}:
-		case <-ctx.Done():
-			return false
-		}
-		t := w.target.Load()
-		res := d.attempt(ctx, t, e, body, renderErr)
-		<-slots
-		if ctx.Err() != nil && res.status == 0 {
-			return false
-		}
-		rec := projections.DeliveryAttempt{Tenant: t.tenant, ConnectionID: t.id, EventID: e.ID, EventType: e.Type,
-			Sequence: e.Sequence, Attempt: h.attempt, HTTPStatus: res.status, Latency: res.latency,
-			Response: res.snippet, Error: res.err, At: res.at.UTC()}
-		if w.replay != nil {
-			rec.Replay = w.replay.id
-		}
-		if res.ok() {
-			rec.Status = projections.DeliveryDelivered
-			w.succeeded()
-			// The consumer hears of it once the log has it, so that no
-			// crash leaves a delivery acknowledged and not logged.
-			d.cfg.Deliveries.Record(rec, func() { _ = h.dl.Load().AckAsync() })
-			return true
-		}
-		rec.Status = projections.DeliveryFailed
-		since := w.failed(res.at)
-		delay := domain.RetryDelay(d.cfg.Webhook.RetrySchedule, int(h.attempt)+1, rand.Float64())
-		if w.replay == nil && res.at.Sub(since) >= d.cfg.Webhook.DisableAfter && d.disable(ctx, t, since, res) {
-			d.cfg.Deliveries.Record(rec, nil)
-			<-ctx.Done() // the webhook list stops this worker; the event waits for an enable
-			return false
-		}
-		rec.NextAttempt = res.at.Add(delay).UTC()
-		d.cfg.Deliveries.Record(rec, nil)
-		h.attempt++
-		sleep(ctx, delay)
+// deliver attempts an event until it gets a 2xx or the session stops, and
+// reports it. A delivered event is acknowledged by the delivery log once
+// its attempt is on disk (attemptOnce), and its record's next event goes
+// out without waiting for that: the first arrival of each event keeps its
+// record's order either way, and an acknowledgement lost to a crash only
+// brings the event back as a repeat (after a restart, the guard holds the
+// record's later events until it came back). On a worker (pooled), an
+// event that has to wait for a retry continues on a goroutine of its own,
+// so that the worker goes on with others.
+func (s *session) deliver(h *heldEvent, pooled bool) {
+	ok, wait, again := s.d.attemptOnce(s.ctx, s.w, s.slots, h)
+	if again && pooled {
+		s.heads.Go(func() {
+			for again {
+				sleep(s.ctx, wait)
+				ok, wait, again = s.d.attemptOnce(s.ctx, s.w, s.slots, h)
+			}
+			h.ok = ok
+			s.results <- h
+		})
+		return
 	}
+	for again {
+		sleep(s.ctx, wait)
+		ok, wait, again = s.d.attemptOnce(s.ctx, s.w, s.slots, h)
+	}
+	h.ok = ok
+	s.results <- h
+}
+
+// attemptOnce makes one attempt (taking a slot) and logs it: delivered
+// (ok), or failed and to be tried again after wait (again), or neither when
+// ctx ended or the webhook was disabled.
+func (d *Dispatcher) attemptOnce(ctx context.Context, w *worker, slots chan struct{}, h *heldEvent) (ok bool, wait time.Duration, again bool) {
+	e := h.event
+	if h.body == nil && h.renderErr == nil {
+		h.body, h.renderErr = h.dl.Load().Body()
+	}
+	select {
+	case slots <- struct{}{}:
+	case <-ctx.Done():
+		return false, 0, false
+	}
+	t := w.target.Load()
+	res := d.attempt(ctx, t, e, h.body, h.renderErr)
+	<-slots
+	if ctx.Err() != nil && res.status == 0 {
+		return false, 0, false
+	}
+	rec := projections.DeliveryAttempt{Tenant: t.tenant, ConnectionID: t.id, EventID: e.ID, EventType: e.Type,
+		Sequence: e.Sequence, Attempt: h.attempt, HTTPStatus: res.status, Latency: res.latency,
+		Response: res.snippet, Error: res.err, At: res.at.UTC()}
+	if w.replay != nil {
+		rec.Replay = w.replay.id
+	}
+	if res.ok() {
+		rec.Status = projections.DeliveryDelivered
+		w.succeeded()
+		// The consumer hears of it once the log has it, so that no
+		// crash leaves a delivery acknowledged and not logged.
+		d.cfg.Deliveries.Record(rec, func() { _ = h.dl.Load().AckAsync() })
+		return true, 0, false
+	}
+	rec.Status = projections.DeliveryFailed
+	since := w.failed(res.at)
+	delay := domain.RetryDelay(d.cfg.Webhook.RetrySchedule, int(h.attempt)+1, rand.Float64())
+	if w.replay == nil && res.at.Sub(since) >= d.cfg.Webhook.DisableAfter && d.disable(ctx, t, since, res) {
+		d.cfg.Deliveries.Record(rec, nil)
+		<-ctx.Done() // the webhook list stops this worker; the event waits for an enable
+		return false, 0, false
+	}
+	rec.NextAttempt = res.at.Add(delay).UTC()
+	d.cfg.Deliveries.Record(rec, nil)
+	h.attempt++
+	return false, delay, true
 }
 
 // failed notes a failed attempt and returns when the current run of

@@ -186,13 +186,15 @@ func (d *Dispatcher) attempt(ctx context.Context, t *webhookTarget, e domain.Eve
 		}
 		return res
 	}
-	head := make([]byte, snippetSize)
-	n, _ := io.ReadFull(resp.Body, head)
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.ContentLength != 0 { // a 204, or an empty 200, has nothing to keep
+		head := make([]byte, snippetSize)
+		n, _ := io.ReadFull(resp.Body, head)
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		res.snippet = strings.ToValidUTF8(string(head[:n]), "")
+	}
 	resp.Body.Close()
 	res.latency = time.Since(res.at)
 	res.status = resp.StatusCode
-	res.snippet = strings.ToValidUTF8(string(head[:n]), "")
 	return res
 }
 

@@ -140,40 +140,24 @@ func (d *Deliveries) write() {
 	defer close(d.done)
 	var batch []queuedAttempt
 	var rows []*DeliveryAttempt
-	linger := time.NewTimer(0)
-	<-linger.C
 	for q := range d.in {
 		batch, rows = append(batch[:0], q), rows[:0]
 		// A commit costs the same for one attempt as for hundreds: wait
-		// a moment for company, as long as attempts keep coming.
-		linger.Reset(deliveryLinger)
-		lingering := true
-	more:
-		for len(batch) < 4096 {
-			select {
-			case next, ok := <-d.in:
-				if !ok {
-					break more
-				}
-				batch = append(batch, next)
-				continue
-			default:
-			}
-			if !lingering {
-				break
-			}
-			select {
-			case next, ok := <-d.in:
-				if !ok {
-					break more
-				}
-				batch = append(batch, next)
-			case <-linger.C:
-				lingering = false
-			}
+		// a moment for company (asleep, not woken by each arrival).
+		if len(d.in) < cap(d.in)/4 {
+			time.Sleep(deliveryLinger)
 		}
-		if lingering && !linger.Stop() {
-			<-linger.C
+	more:
+		for len(batch) < cap(d.in) {
+			select {
+			case next, ok := <-d.in:
+				if !ok {
+					break more
+				}
+				batch = append(batch, next)
+			default:
+				break more
+			}
 		}
 		for _, q := range batch {
 			if q.a != nil {
