@@ -161,72 +161,91 @@ func (b *bench) webhooks(ctx context.Context) error {
 		return err
 	}
 
-	// The backlog: the webhook is disabled while the events are appended,
-	// then enabled and timed until the last one arrived. Raw POSTs of the
-	// same size run before and after it, half each.
+	// The backlog, in benchRounds rounds so that a neighbour that loads the
+	// machine for a while slows the baseline and the webhook alike: in each,
+	// the webhook is disabled while a slice of the updates is appended, then
+	// enabled and timed until the slice's last delivery arrived, with raw
+	// POSTs of the same size before and after it, half each.
 	n := max(b.n, 500)
-	dis, err := m.Commands.DisableWebhook(ctx, meta(), conn.Data.ID, "bench: build a backlog", time.Now())
-	if err != nil {
-		return err
-	}
-	if err := m.Runner.WaitFor(ctx, dis.Position); err != nil {
-		return err
-	}
-	time.Sleep(time.Second) // the dispatcher polls the webhook list and stops the webhook's worker
-	b.step("webhooks: a backlog of %d updates", n)
-	if _, err := drive(n, benchWide, func(i int) error { return update(benchWebhookRecords + i) }); err != nil {
-		return err
-	}
-	if rc.count.Load() != 0 {
-		return fmt.Errorf("webhooks: %d deliveries while the webhook was disabled", rc.count.Load())
-	}
 	// The raw POSTs carry a body of the size of a delivery's (the public
-	// form of the backlog's last event) and headers of the names and sizes
-	// a delivery has, unsigned: the receiver does the same work for both,
-	// and the difference is what the webhook does on its side.
-	evs, _, err := m.Store.Load(ctx, domain.DefaultTenant, domain.Ref{Type: domain.AggregateIndividual, ID: ids[0]})
-	if err != nil || len(evs) == 0 {
-		return fmt.Errorf("webhooks: load a backlog event: %v", err)
-	}
-	sample, err := eventstore.PublicJSON(evs[len(evs)-1])
-	if err != nil {
-		return err
-	}
-	body := strings.Repeat("x", len(sample))
+	// form of a backlog event, then the deliveries' average) and headers of
+	// the names and sizes a delivery has, unsigned: the receiver does the
+	// same work for both, and the difference is what the webhook does on
+	// its side. Their client lives through every round, as the webhook's
+	// does, so both keep their connections.
+	tr := &http.Transport{MaxIdleConns: 2 * parallel, MaxIdleConnsPerHost: 2 * parallel, IdleConnTimeout: time.Minute}
+	rawClient := &http.Client{Transport: tr, Timeout: time.Minute}
+	defer rawClient.CloseIdleConnections()
+	var body, sampleID string
 	raw := func(count int) error {
 		b.step("webhooks: %d raw POSTs of %d bytes, %d in flight", count, len(body), parallel)
 		before := rc.count.Load()
 		return b.measure("raw_post", count, func() (time.Duration, error) {
-			d, err := benchPost(ctx, rc.url, body, evs[len(evs)-1].ID, count, parallel)
+			d, err := benchPost(ctx, rawClient, rc.url, body, sampleID, count, parallel)
 			if err == nil && rc.count.Load()-before != int64(count) {
 				err = errors.New("the receiver did not count every raw POST")
 			}
 			return d, err
 		})
 	}
-	if err := raw(n / 2); err != nil {
-		return err
-	}
-	before := rc.count.Load()
-	rc.bytes.Store(0)
-	rc.first.Store(0)
-	b.step("webhooks: enable and drain %d deliveries", n)
-	// Timed from the first delivery to the last: the drain itself, without
-	// the enable command and the worker's start.
-	if err := b.measure("webhook_deliver", n-1, func() (time.Duration, error) {
-		if _, err := m.Commands.EnableWebhook(ctx, meta(), conn.Data.ID); err != nil {
-			return 0, err
+	next := benchWebhookRecords
+	for round := range benchRounds {
+		k := n / benchRounds
+		if round == benchRounds-1 {
+			k = n - (benchRounds-1)*(n/benchRounds)
 		}
-		err := rc.waitCount(ctx, before+int64(n), 5*time.Minute)
-		return time.Duration(rc.last.Load() - rc.first.Load()), err
-	}); err != nil {
-		return err
-	}
-	if avg := rc.bytes.Load() / int64(n); avg > 0 {
-		body = strings.Repeat("x", int(avg)) // the deliveries' average size, to the byte
-	}
-	if err := raw(n - n/2); err != nil {
-		return err
+		dis, err := m.Commands.DisableWebhook(ctx, meta(), conn.Data.ID, "bench: build a backlog", time.Now())
+		if err != nil {
+			return err
+		}
+		if err := m.Runner.WaitFor(ctx, dis.Position); err != nil {
+			return err
+		}
+		time.Sleep(time.Second) // the dispatcher polls the webhook list and stops the webhook's worker
+		b.step("webhooks: round %d, a backlog of %d updates", round+1, k)
+		before := rc.count.Load()
+		if _, err := drive(k, benchWide, func(i int) error { return update(next + i) }); err != nil {
+			return err
+		}
+		next += k
+		if got := rc.count.Load() - before; got != 0 {
+			return fmt.Errorf("webhooks: %d deliveries while the webhook was disabled", got)
+		}
+		if body == "" {
+			evs, _, err := m.Store.Load(ctx, domain.DefaultTenant, domain.Ref{Type: domain.AggregateIndividual, ID: ids[0]})
+			if err != nil || len(evs) == 0 {
+				return fmt.Errorf("webhooks: load a backlog event: %v", err)
+			}
+			sample, err := eventstore.PublicJSON(evs[len(evs)-1])
+			if err != nil {
+				return err
+			}
+			body, sampleID = strings.Repeat("x", len(sample)), evs[len(evs)-1].ID
+		}
+		if err := raw(k / 2); err != nil {
+			return err
+		}
+		before = rc.count.Load()
+		rc.bytes.Store(0)
+		rc.first.Store(0)
+		b.step("webhooks: round %d, enable and drain %d deliveries", round+1, k)
+		// Timed from the first delivery to the last: the drain itself,
+		// without the enable command and the worker's start.
+		if err := b.measure("webhook_deliver", k-1, func() (time.Duration, error) {
+			if _, err := m.Commands.EnableWebhook(ctx, meta(), conn.Data.ID); err != nil {
+				return 0, err
+			}
+			err := rc.waitCount(ctx, before+int64(k), 5*time.Minute)
+			return time.Duration(rc.last.Load() - rc.first.Load()), err
+		}); err != nil {
+			return err
+		}
+		if avg := rc.bytes.Load() / int64(k); avg > 0 {
+			body = strings.Repeat("x", int(avg)) // the deliveries' average size, to the byte
+		}
+		if err := raw(k - k/2); err != nil {
+			return err
+		}
 	}
 
 	// The lag: updates at a steady rate for a few seconds, each delivery's
@@ -234,9 +253,9 @@ func (b *bench) webhooks(ctx context.Context) error {
 	lagEvents := max(b.n, 1000) * 5 / 2
 	b.step("webhooks: %d updates at %d/s, delivery lag", lagEvents, benchWebhookLagRate)
 	rc.lag.Store(true)
-	before = rc.count.Load()
+	before := rc.count.Load()
 	issued, err := paced(ctx, lagEvents, benchWebhookLagRate, benchWide, func(i int) error {
-		return update(2*benchWebhookRecords + n + i)
+		return update(next + i)
 	})
 	if err != nil {
 		return err
@@ -251,13 +270,10 @@ func (b *bench) webhooks(ctx context.Context) error {
 }
 
 // benchPost sends count POSTs of body to url from concurrency goroutines,
-// over keep-alive connections, and returns how long they took. Each has
-// the headers of a delivery, with id as webhook-id and a signature of the
-// length of one secret's, none of them computed.
-func benchPost(ctx context.Context, url, body, id string, count, concurrency int) (time.Duration, error) {
-	tr := &http.Transport{MaxIdleConns: 2 * concurrency, MaxIdleConnsPerHost: 2 * concurrency, IdleConnTimeout: time.Minute}
-	client := &http.Client{Transport: tr, Timeout: time.Minute}
-	defer client.CloseIdleConnections()
+// over client's keep-alive connections, and returns how long they took.
+// Each has the headers of a delivery, with id as webhook-id and a
+// signature of the length of one secret's, none of them computed.
+func benchPost(ctx context.Context, client *http.Client, url, body, id string, count, concurrency int) (time.Duration, error) {
 	stamp := strconv.FormatInt(time.Now().Unix(), 10)
 	sig := "v1," + base64.StdEncoding.EncodeToString(make([]byte, 32))
 	return drive(count, concurrency, func(int) error {
