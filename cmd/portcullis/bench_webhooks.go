@@ -211,6 +211,15 @@ func (b *bench) webhooks(ctx context.Context) error {
 		if got := rc.count.Load() - before; got != 0 {
 			return fmt.Errorf("webhooks: %d deliveries while the webhook was disabled", got)
 		}
+		// The read models apply the slice before anything is timed, so
+		// that their work falls on neither the raw POSTs nor the webhook.
+		last, err := m.Store.LastSequence(ctx)
+		if err != nil {
+			return err
+		}
+		if err := m.Runner.WaitFor(ctx, last); err != nil {
+			return err
+		}
 		if body == "" {
 			evs, _, err := m.Store.Load(ctx, domain.DefaultTenant, domain.Ref{Type: domain.AggregateIndividual, ID: ids[0]})
 			if err != nil || len(evs) == 0 {
@@ -240,6 +249,11 @@ func (b *bench) webhooks(ctx context.Context) error {
 		}); err != nil {
 			return err
 		}
+		// The webhook's own tail (logging the last attempts, acknowledging
+		// them) ends before the raw POSTs start, so as not to slow them.
+		if err := waitAcknowledged(ctx, m, durableName(conn.Data.ID), last); err != nil {
+			return err
+		}
 		if avg := rc.bytes.Load() / int64(k); avg > 0 {
 			body = strings.Repeat("x", int(avg)) // the deliveries' average size, to the byte
 		}
@@ -267,6 +281,30 @@ func (b *bench) webhooks(ctx context.Context) error {
 	b.spent["webhook_lag_1k"] = &benchSpent{count: lagEvents, d: issued, lat: rc.lags}
 	rc.mu.Unlock()
 	return nil
+}
+
+// durableName is the consumer of a webhook (http/webhook_dispatch.go).
+func durableName(connID string) string { return "wh-" + connID }
+
+// waitAcknowledged waits until consumer name has acknowledged every event
+// up to position upto.
+func waitAcknowledged(ctx context.Context, m *Main, name string, upto uint64) error {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		list, err := m.Store.Durables(ctx, name)
+		if err != nil {
+			return err
+		}
+		for _, d := range list {
+			if d.Name == name && d.AckFloor >= upto && d.AckPending == 0 {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("webhooks: consumer %s has not acknowledged up to %d within a minute", name, upto)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // benchPost sends count POSTs of body to url from concurrency goroutines,
