@@ -18,19 +18,12 @@ import (
 const maxBatch = 2000
 
 // commitInterval is the least time between two commits of a caught-up
-// runner that nobody waits for. An event that finds the runner idle for
-// longer is committed at once; under a steady stream of appends, the events
-// of one interval share a transaction, so the read models cost the disk two
-// fsyncs per interval instead of two per event, and the log's own fsyncs do
-// not queue behind them. While a read waits for a position (WaitFor, the
-// consistency token) the interval is waitedInterval instead, so that
-// read-your-writes does not pay for the longer one.
-const commitInterval = 25 * time.Millisecond
-
-// waitedInterval is the least time between two commits while someone waits
-// for a position: it bounds what a read-your-writes request waits on top of
-// the commit itself.
-const waitedInterval = 5 * time.Millisecond
+// runner. An event that finds the runner idle for longer is committed at
+// once; under a steady stream of appends, the events of one interval share a
+// transaction, so the read models cost the disk two fsyncs per interval
+// instead of two per event, and the log's own fsyncs do not queue behind
+// them. It is also the most a read-your-writes request waits on top of that.
+const commitInterval = 5 * time.Millisecond
 
 // projection is one read model: the buckets it owns and how an event changes
 // them. Apply runs inside the runner's write transaction.
@@ -57,8 +50,6 @@ type Runner struct {
 	projs []projection
 
 	pos     atomic.Uint64
-	waiting atomic.Int64  // WaitFor calls blocked on a position not reached yet
-	wake    chan struct{} // a WaitFor began to wait: commit what is held
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced after every commit
 	failure atomic.Pointer[error]
@@ -66,7 +57,7 @@ type Runner struct {
 
 // NewRunner prepares a runner over every read model of this package.
 func NewRunner(db *DB, store *eventstore.Store) (*Runner, error) {
-	r := &Runner{db: db, store: store, changed: make(chan struct{}), wake: make(chan struct{}, 1)}
+	r := &Runner{db: db, store: store, changed: make(chan struct{})}
 	r.projs = []projection{tenantsProjection{}, individualsProjection{}, serviceUsersProjection{}, oauthClientsProjection{}, rolesProjection{}, nevisProjection{}, accessGroupsProjection{}, connectionsProjection{}, credentialsProjection{},
 		locationsProjection{}, buildingsProjection{}, spacesProjection{}, lockingSystemsProjection{}, accessPointsProjection{}}
 	// The views read the records the models above wrote for the same event.
@@ -105,16 +96,9 @@ func (r *Runner) WaitFor(ctx context.Context, seq uint64) error {
 		if err := r.Err(); err != nil {
 			return err
 		}
-		r.waiting.Add(1)
-		select {
-		case r.wake <- struct{}{}:
-		default:
-		}
 		select {
 		case <-ch:
-			r.waiting.Add(-1)
 		case <-ctx.Done():
-			r.waiting.Add(-1)
 			return ctx.Err()
 		}
 	}
@@ -205,17 +189,6 @@ func (r *Runner) follow(ctx context.Context, target uint64, progress Progress) e
 				continue
 			}
 			d.lingerEnded = true
-		case <-r.wake:
-			// Someone waits for a position: what is held goes at the
-			// shorter interval.
-			if !lingering || len(batch) == 0 {
-				continue
-			}
-			if rest := time.Until(lastCommit.Add(waitedInterval)); rest > 0 {
-				linger.Reset(rest)
-				continue
-			}
-			d.lingerEnded = true
 		}
 		if errors.Is(d.err, eventstore.ErrClosed) {
 			if len(batch) > 0 {
@@ -236,11 +209,7 @@ func (r *Runner) follow(ctx context.Context, target uint64, progress Progress) e
 			// none is already decoded and waiting.
 			caughtUp = d.pending == 0 && len(in) == 0
 			if caughtUp && !done && len(batch) < maxBatch {
-				interval := commitInterval
-				if r.waiting.Load() > 0 {
-					interval = waitedInterval
-				}
-				if rest := time.Until(lastCommit.Add(interval)); rest > 0 {
+				if rest := time.Until(lastCommit.Add(commitInterval)); rest > 0 {
 					if !lingering {
 						linger.Reset(rest)
 						lingering = true
