@@ -130,7 +130,7 @@ func (c *Commands) CreateAccessRecord(ctx context.Context, meta Meta, aggType st
 	id := deriveID(meta.CommandID, aggType, 0)
 	ref := domain.Ref{Type: aggType, ID: id}
 	var after snap[domain.AccessRecord]
-	pos, err := c.run(ctx, meta, ref, func() ([]change, error) {
+	pos, err := c.run(ctx, meta, ref, func(ctx context.Context) ([]change, error) {
 		s, err := load[domain.AccessRecord](ctx, c, meta.Tenant, ref)
 		if err != nil {
 			return nil, err
@@ -161,7 +161,7 @@ func (c *Commands) CreateAccessRecord(ctx context.Context, meta Meta, aggType st
 // CreateAccessGroup creates a group and claims its ExternalId.
 func (c *Commands) CreateAccessGroup(ctx context.Context, meta Meta, in domain.RecordFields) (AccessGroupResult, error) {
 	id := deriveID(meta.CommandID, domain.AggregateAccessGroup, 0)
-	return c.groupCommand(ctx, meta, id, false, func(g domain.AccessGroup) ([]domain.EventData, []change, error) {
+	return c.groupCommand(ctx, meta, id, false, func(ctx context.Context, g domain.AccessGroup) ([]domain.EventData, []change, error) {
 		data, fields, err := g.CreateAccessGroup(in)
 		if err != nil {
 			return nil, nil, err
@@ -174,7 +174,7 @@ func (c *Commands) CreateAccessGroup(ctx context.Context, meta Meta, in domain.R
 // UpdateAccessGroup changes a group's fields; a new ExternalId is claimed
 // and the old one released in the same append.
 func (c *Commands) UpdateAccessGroup(ctx context.Context, meta Meta, id string, p domain.RecordPatch) (AccessGroupResult, error) {
-	return c.groupCommand(ctx, meta, id, true, func(g domain.AccessGroup) ([]domain.EventData, []change, error) {
+	return c.groupCommand(ctx, meta, id, true, func(ctx context.Context, g domain.AccessGroup) ([]domain.EventData, []change, error) {
 		data, err := g.UpdateAccessGroup(p)
 		if err != nil || len(data) == 0 {
 			return nil, nil, err
@@ -197,7 +197,7 @@ func (c *Commands) UpdateAccessGroup(ctx context.Context, meta Meta, id string, 
 // was deleted.
 func (c *Commands) DeleteAccessGroup(ctx context.Context, meta Meta, id string) (AccessGroupResult, error) {
 	var before domain.AccessGroup
-	res, err := c.groupCommand(ctx, meta, id, true, func(g domain.AccessGroup) ([]domain.EventData, []change, error) {
+	res, err := c.groupCommand(ctx, meta, id, true, func(ctx context.Context, g domain.AccessGroup) ([]domain.EventData, []change, error) {
 		before = g
 		data, err := g.DeleteAccessGroup()
 		if err != nil {
@@ -218,13 +218,13 @@ func (c *Commands) DeleteAccessGroup(ctx context.Context, meta Meta, id string) 
 // aggregates it brings (claims). With mustExist a missing group is
 // NOT_FOUND and If-Match applies.
 func (c *Commands) groupCommand(ctx context.Context, meta Meta, id string, mustExist bool,
-	decision func(domain.AccessGroup) ([]domain.EventData, []change, error)) (AccessGroupResult, error) {
+	decision func(ctx context.Context, g domain.AccessGroup) ([]domain.EventData, []change, error)) (AccessGroupResult, error) {
 	if !domain.ValidToken(id) {
 		return AccessGroupResult{}, domain.Errorf(domain.CodeNotFound, "AccessGroup %s not found", id)
 	}
 	ref := accessGroupRef(id)
 	var after snap[domain.AccessGroup]
-	pos, err := c.run(ctx, meta, ref, func() ([]change, error) {
+	pos, err := c.run(ctx, meta, ref, func(ctx context.Context) ([]change, error) {
 		s, err := load[domain.AccessGroup](ctx, c, meta.Tenant, ref)
 		if err != nil {
 			return nil, err
@@ -241,7 +241,7 @@ func (c *Commands) groupCommand(ctx context.Context, meta Meta, id string, mustE
 				return nil, err
 			}
 		}
-		data, others, err := decision(s.State)
+		data, others, err := decision(ctx, s.State)
 		if err != nil || len(data) == 0 {
 			return nil, err
 		}

@@ -144,7 +144,7 @@ func (c *Commands) UpsertGroupPermissions(ctx context.Context, meta Meta, groupI
 	var after snap[domain.AccessGroup]
 	var before domain.AccessGroup
 	var out domain.GroupPermissionOutcome
-	pos, err := c.run(ctx, meta, ref, func() ([]change, error) {
+	pos, err := c.run(ctx, meta, ref, func(ctx context.Context) ([]change, error) {
 		s, err := load[domain.AccessGroup](ctx, c, meta.Tenant, ref)
 		if err != nil {
 			return nil, err
@@ -203,7 +203,7 @@ func (c *Commands) UpsertGroupPermissions(ctx context.Context, meta Meta, groupI
 // field. It returns the deleted record.
 func (c *Commands) RemoveGroupPermission(ctx context.Context, meta Meta, groupID string, match domain.Expr, field, value string) (domain.GroupPermissionView, Result, error) {
 	var removed domain.GroupPermissionView
-	res, err := c.groupCommand(ctx, meta, groupID, true, func(g domain.AccessGroup) ([]domain.EventData, []change, error) {
+	res, err := c.groupCommand(ctx, meta, groupID, true, func(ctx context.Context, g domain.AccessGroup) ([]domain.EventData, []change, error) {
 		refs, err := c.loadRefs(ctx, meta.Tenant, g.Permissions...)
 		if err != nil {
 			return nil, nil, err

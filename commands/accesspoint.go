@@ -12,7 +12,7 @@ func (c *Commands) CreateAccessPoint(ctx context.Context, meta Meta, in domain.A
 	id := deriveID(meta.CommandID, "access_point", 0)
 	ref := accessPointRef(id)
 	return decidePlace(ctx, c, meta, ref, ref, "access point", false,
-		func(s snap[domain.AccessPoint]) ([]domain.EventData, []change, error) {
+		func(ctx context.Context, s snap[domain.AccessPoint]) ([]domain.EventData, []change, error) {
 			data, fields, err := s.State.CreateAccessPoint(in)
 			if err != nil {
 				return nil, nil, err
@@ -28,7 +28,7 @@ func (c *Commands) CreateAccessPoint(ctx context.Context, meta Meta, in domain.A
 func (c *Commands) UpdateAccessPoint(ctx context.Context, meta Meta, id string, p domain.AccessPointPatch) (Placed[domain.AccessPoint], error) {
 	ref := accessPointRef(id)
 	return decidePlace(ctx, c, meta, ref, ref, "access point", true,
-		func(s snap[domain.AccessPoint]) ([]domain.EventData, []change, error) {
+		func(ctx context.Context, s snap[domain.AccessPoint]) ([]domain.EventData, []change, error) {
 			data, ev, err := s.State.UpdateAccessPoint(p)
 			if err != nil || ev == nil || (ev.SpaceID == nil && ev.LockingSystemID == nil) {
 				return data, nil, err
@@ -54,7 +54,7 @@ func (c *Commands) UpdateAccessPoint(ctx context.Context, meta Meta, id string, 
 func (c *Commands) DeleteAccessPoint(ctx context.Context, meta Meta, id string) (Placed[domain.AccessPoint], error) {
 	ref := accessPointRef(id)
 	return decidePlace(ctx, c, meta, ref, ref, "access point", true,
-		func(s snap[domain.AccessPoint]) ([]domain.EventData, []change, error) {
+		func(ctx context.Context, s snap[domain.AccessPoint]) ([]domain.EventData, []change, error) {
 			names, err := recordNames[domain.Credential](ctx, c, meta.Tenant, credentialRef, s.State.Credentials, credentialLabel, nil)
 			if err != nil {
 				return nil, nil, err

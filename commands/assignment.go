@@ -36,7 +36,7 @@ func (c *Commands) AssignCredentials(ctx context.Context, meta Meta, ids []strin
 	}
 	ref := individualRef(a.IndividualID)
 	afters := make([]snap[domain.Credential], len(ids))
-	pos, err := c.run(ctx, meta, ref, func() ([]change, error) {
+	pos, err := c.run(ctx, meta, ref, func(ctx context.Context) ([]change, error) {
 		ind, err := load[domain.Individual](ctx, c, meta.Tenant, ref)
 		if err != nil {
 			return nil, err
@@ -96,7 +96,7 @@ func (c *Commands) releaseOrConfirm(ctx context.Context, meta Meta, ids []string
 		return CredentialsResult{}, err
 	}
 	afters := make([]snap[domain.Credential], len(ids))
-	pos, err := c.run(ctx, meta, credentialRef(ids[0]), func() ([]change, error) {
+	pos, err := c.run(ctx, meta, credentialRef(ids[0]), func(ctx context.Context) ([]change, error) {
 		creds, err := c.loadCredentials(ctx, meta.Tenant, ids, afters)
 		if err != nil || creds[0].applied(meta.CommandID) {
 			return nil, err

@@ -12,7 +12,7 @@ func (c *Commands) CreateBuilding(ctx context.Context, meta Meta, in domain.Buil
 	id := deriveID(meta.CommandID, "building", 0)
 	ref := buildingRef(id)
 	return decidePlace(ctx, c, meta, ref, ref, "building", false,
-		func(s snap[domain.Building]) ([]domain.EventData, []change, error) {
+		func(ctx context.Context, s snap[domain.Building]) ([]domain.EventData, []change, error) {
 			data, fields, err := s.State.CreateBuilding(in)
 			if err != nil {
 				return nil, nil, err
@@ -31,7 +31,7 @@ func (c *Commands) CreateBuilding(ctx context.Context, meta Meta, in domain.Buil
 func (c *Commands) UpdateBuilding(ctx context.Context, meta Meta, id string, p domain.BuildingPatch) (Placed[domain.Building], error) {
 	ref := buildingRef(id)
 	return decidePlace(ctx, c, meta, ref, ref, "building", true,
-		func(s snap[domain.Building]) ([]domain.EventData, []change, error) {
+		func(ctx context.Context, s snap[domain.Building]) ([]domain.EventData, []change, error) {
 			data, ev, err := s.State.UpdateBuilding(p)
 			if err != nil || ev == nil || ev.LocationID == nil {
 				return data, nil, err
@@ -53,7 +53,7 @@ func (c *Commands) UpdateBuilding(ctx context.Context, meta Meta, id string, p d
 func (c *Commands) DeleteBuilding(ctx context.Context, meta Meta, id string) (Placed[domain.Building], error) {
 	ref := buildingRef(id)
 	return decidePlace(ctx, c, meta, ref, ref, "building", true,
-		func(s snap[domain.Building]) ([]domain.EventData, []change, error) {
+		func(ctx context.Context, s snap[domain.Building]) ([]domain.EventData, []change, error) {
 			names, err := recordNames[domain.Space](ctx, c, meta.Tenant, spaceRef, s.State.Spaces.IDs(), spaceName, nil)
 			if err != nil {
 				return nil, nil, err

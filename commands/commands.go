@@ -94,11 +94,15 @@ type state[T any] interface {
 }
 
 // load returns an aggregate, from the cache when it holds it. A cached
-// state is only a guess: the append's expectation proves or refutes it.
+// state is only a guess: the append's expectation proves or refutes it,
+// and run decides a refusal again from the log (fromLogKey) before the
+// caller sees it.
 func load[T any, P state[T]](ctx context.Context, c *Commands, tenant string, ref domain.Ref) (snap[T], error) {
 	k := eventstore.Subject(tenant, ref)
-	if v, ok := c.cache.get(k); ok {
-		return v.(snap[T]), nil
+	if ctx.Value(fromLogKey{}) == nil {
+		if v, ok := c.cache.get(k); ok {
+			return v.(snap[T]), nil
+		}
 	}
 	events, seq, err := c.store.Load(ctx, tenant, ref)
 	if err != nil {
@@ -162,15 +166,34 @@ var errUnconfirmed = domain.Errorf(domain.CodeUnavailable,
 	"the event log did not confirm the write in time, so it may or may not have been applied; "+
 		"retry with the same Idempotency-Key to get its outcome without applying it twice")
 
+// fromLogKey marks a context whose loads bypass the cache.
+type fromLogKey struct{}
+
 // run executes a command: under the in-process lock of its primary
 // aggregate, it calls fn to load and decide, appends the changes, and on a
 // concurrency conflict drops the stale cache and decides again. fn returning
 // no changes ends the command with nothing appended.
-func (c *Commands) run(ctx context.Context, meta Meta, primary domain.Ref, fn func() ([]change, error)) (uint64, error) {
+//
+// A cached state can be stale without any append proving it: another node
+// wrote, or an earlier append of this node ended unconfirmed and landed
+// after all. A refusal decided from it never reaches an append, so before
+// run answers with one, fn decides again from states loaded from the log
+// (loads under ctx bypass the cache and refresh it).
+func (c *Commands) run(ctx context.Context, meta Meta, primary domain.Ref, fn func(ctx context.Context) ([]change, error)) (uint64, error) {
 	unlock := c.locks.lock(eventstore.Subject(meta.Tenant, primary))
 	defer unlock()
+	fromLog := false
 	for attempt := 0; attempt < maxAttempts; attempt++ {
-		changes, err := fn()
+		fnCtx := ctx
+		if fromLog {
+			fnCtx = context.WithValue(ctx, fromLogKey{}, true)
+		}
+		changes, err := fn(fnCtx)
+		var refusal *domain.Error
+		if err != nil && !fromLog && errors.As(err, &refusal) {
+			fromLog = true
+			changes, err = fn(context.WithValue(ctx, fromLogKey{}, true))
+		}
 		if err != nil || len(changes) == 0 {
 			return 0, err
 		}
@@ -192,9 +215,15 @@ func (c *Commands) run(ctx context.Context, meta Meta, primary domain.Ref, fn fu
 					return 0, ctx.Err()
 				}
 			}
-		case errors.Is(err, eventstore.ErrUnconfirmed):
-			return 0, errUnconfirmed
 		default:
+			// The append may have landed after all: the cached states of
+			// its aggregates are no longer known to be current.
+			for _, ch := range changes {
+				c.cache.drop(eventstore.Subject(ch.tenant, ch.ref))
+			}
+			if errors.Is(err, eventstore.ErrUnconfirmed) {
+				return 0, errUnconfirmed
+			}
 			return 0, err
 		}
 	}
@@ -265,7 +294,7 @@ type existing[T any] interface {
 func decideOne[T any, P existing[T]](ctx context.Context, c *Commands, meta Meta, ref domain.Ref, what string, mustExist bool,
 	decision func(T) ([]domain.EventData, error), onReplay func()) (snap[T], Result, error) {
 	var after snap[T]
-	pos, err := c.run(ctx, meta, ref, func() ([]change, error) {
+	pos, err := c.run(ctx, meta, ref, func(ctx context.Context) ([]change, error) {
 		s, err := load[T, P](ctx, c, meta.Tenant, ref)
 		if err != nil {
 			return nil, err

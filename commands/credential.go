@@ -27,7 +27,7 @@ func (c *Commands) CreateCredential(ctx context.Context, meta Meta, in domain.Cr
 	id := deriveID(meta.CommandID, "access_credential", 0)
 	ref := credentialRef(id)
 	var after snap[domain.Credential]
-	pos, err := c.run(ctx, meta, ref, func() ([]change, error) {
+	pos, err := c.run(ctx, meta, ref, func(ctx context.Context) ([]change, error) {
 		s, err := load[domain.Credential](ctx, c, meta.Tenant, ref)
 		if err != nil {
 			return nil, err
@@ -58,7 +58,7 @@ func (c *Commands) CreateCredential(ctx context.Context, meta Meta, in domain.Cr
 func (c *Commands) UpdateCredential(ctx context.Context, meta Meta, id string, p domain.CredentialPatch, status *string) (CredentialResult, error) {
 	ref := credentialRef(id)
 	var after snap[domain.Credential]
-	pos, err := c.run(ctx, meta, ref, func() ([]change, error) {
+	pos, err := c.run(ctx, meta, ref, func(ctx context.Context) ([]change, error) {
 		s, err := c.loadCredential(ctx, meta, ref, &after)
 		if err != nil || s == nil {
 			return nil, err
@@ -91,7 +91,7 @@ func (c *Commands) UpdateCredential(ctx context.Context, meta Meta, id string, p
 func (c *Commands) DeleteCredential(ctx context.Context, meta Meta, id string) (CredentialResult, error) {
 	ref := credentialRef(id)
 	var after snap[domain.Credential]
-	pos, err := c.run(ctx, meta, ref, func() ([]change, error) {
+	pos, err := c.run(ctx, meta, ref, func(ctx context.Context) ([]change, error) {
 		s, err := c.loadCredential(ctx, meta, ref, &after)
 		if err != nil || s == nil {
 			return nil, err

@@ -49,7 +49,7 @@ func (c *Commands) linkFromCredential(ctx context.Context, meta Meta, id string,
 	}
 	ref := credentialRef(id)
 	return decidePlace(ctx, c, meta, ref, ref, "access credential", true,
-		func(s snap[domain.Credential]) ([]domain.EventData, []change, error) {
+		func(ctx context.Context, s snap[domain.Credential]) ([]domain.EventData, []change, error) {
 			var data []domain.EventData
 			var err error
 			if link {
@@ -93,7 +93,7 @@ func (c *Commands) linkFromAccessPoint(ctx context.Context, meta Meta, id string
 	}
 	ref := accessPointRef(id)
 	return decidePlace(ctx, c, meta, ref, ref, "access point", true,
-		func(s snap[domain.AccessPoint]) ([]domain.EventData, []change, error) {
+		func(ctx context.Context, s snap[domain.AccessPoint]) ([]domain.EventData, []change, error) {
 			var others []change
 			for _, credID := range credIDs {
 				cr, err := loadParent[domain.Credential](ctx, c, meta.Tenant, credentialRef(credID))

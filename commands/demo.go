@@ -136,7 +136,7 @@ func (c *Commands) FillDemo(ctx context.Context, meta Meta, now time.Time) (Demo
 	}
 	// The claim is the last step: only a complete fill takes it.
 	m := d.metaFor("complete", 0)
-	pos, err := c.run(ctx, m, marker, func() ([]change, error) {
+	pos, err := c.run(ctx, m, marker, func(ctx context.Context) ([]change, error) {
 		return c.claims(ctx, m.Tenant, "demo", nil, []uniqueValue{{domain.UniqueTenantDemo, "complete", "tenant"}})
 	})
 	if err != nil {

@@ -20,7 +20,7 @@ func (c *Commands) CreateIndividual(ctx context.Context, meta Meta, in domain.In
 	id := deriveID(meta.CommandID, "individual", 0)
 	ref := individualRef(id)
 	var after snap[domain.Individual]
-	pos, err := c.run(ctx, meta, ref, func() ([]change, error) {
+	pos, err := c.run(ctx, meta, ref, func(ctx context.Context) ([]change, error) {
 		s, err := load[domain.Individual](ctx, c, meta.Tenant, ref)
 		if err != nil {
 			return nil, err
@@ -51,7 +51,7 @@ func (c *Commands) CreateIndividual(ctx context.Context, meta Meta, in domain.In
 func (c *Commands) UpdateIndividual(ctx context.Context, meta Meta, id string, p domain.IndividualPatch) (IndividualResult, error) {
 	ref := individualRef(id)
 	var after snap[domain.Individual]
-	pos, err := c.run(ctx, meta, ref, func() ([]change, error) {
+	pos, err := c.run(ctx, meta, ref, func(ctx context.Context) ([]change, error) {
 		s, err := load[domain.Individual](ctx, c, meta.Tenant, ref)
 		if err != nil {
 			return nil, err
@@ -101,7 +101,7 @@ func (c *Commands) UpdateIndividual(ctx context.Context, meta Meta, id string, p
 func (c *Commands) DeleteIndividual(ctx context.Context, meta Meta, id string) (IndividualResult, error) {
 	ref := individualRef(id)
 	var after snap[domain.Individual]
-	pos, err := c.run(ctx, meta, ref, func() ([]change, error) {
+	pos, err := c.run(ctx, meta, ref, func(ctx context.Context) ([]change, error) {
 		s, err := load[domain.Individual](ctx, c, meta.Tenant, ref)
 		if err != nil {
 			return nil, err

@@ -10,7 +10,7 @@ import (
 func (c *Commands) CreateLocation(ctx context.Context, meta Meta, in domain.LocationFields) (Placed[domain.Location], error) {
 	ref := locationRef(deriveID(meta.CommandID, "location", 0))
 	return decidePlace(ctx, c, meta, ref, ref, "location", false,
-		func(s snap[domain.Location]) ([]domain.EventData, []change, error) {
+		func(ctx context.Context, s snap[domain.Location]) ([]domain.EventData, []change, error) {
 			data, _, err := s.State.CreateLocation(in)
 			return data, nil, err
 		})
@@ -20,7 +20,7 @@ func (c *Commands) CreateLocation(ctx context.Context, meta Meta, in domain.Loca
 func (c *Commands) UpdateLocation(ctx context.Context, meta Meta, id string, p domain.LocationPatch) (Placed[domain.Location], error) {
 	ref := locationRef(id)
 	return decidePlace(ctx, c, meta, ref, ref, "location", true,
-		func(s snap[domain.Location]) ([]domain.EventData, []change, error) {
+		func(ctx context.Context, s snap[domain.Location]) ([]domain.EventData, []change, error) {
 			data, err := s.State.UpdateLocation(p)
 			return data, nil, err
 		})
@@ -30,7 +30,7 @@ func (c *Commands) UpdateLocation(ctx context.Context, meta Meta, id string, p d
 func (c *Commands) DeleteLocation(ctx context.Context, meta Meta, id string) (Placed[domain.Location], error) {
 	ref := locationRef(id)
 	return decidePlace(ctx, c, meta, ref, ref, "location", true,
-		func(s snap[domain.Location]) ([]domain.EventData, []change, error) {
+		func(ctx context.Context, s snap[domain.Location]) ([]domain.EventData, []change, error) {
 			names, err := recordNames[domain.Building](ctx, c, meta.Tenant, buildingRef, s.State.Buildings, buildingName, nil)
 			if err != nil {
 				return nil, nil, err

@@ -10,7 +10,7 @@ import (
 func (c *Commands) CreateLockingSystem(ctx context.Context, meta Meta, in domain.LockingSystemFields) (Placed[domain.LockingSystem], error) {
 	ref := lockingSystemRef(deriveID(meta.CommandID, "locking_system", 0))
 	return decidePlace(ctx, c, meta, ref, ref, "locking system", false,
-		func(s snap[domain.LockingSystem]) ([]domain.EventData, []change, error) {
+		func(ctx context.Context, s snap[domain.LockingSystem]) ([]domain.EventData, []change, error) {
 			data, _, err := s.State.CreateLockingSystem(in)
 			return data, nil, err
 		})
@@ -20,7 +20,7 @@ func (c *Commands) CreateLockingSystem(ctx context.Context, meta Meta, in domain
 func (c *Commands) UpdateLockingSystem(ctx context.Context, meta Meta, id string, p domain.LockingSystemPatch) (Placed[domain.LockingSystem], error) {
 	ref := lockingSystemRef(id)
 	return decidePlace(ctx, c, meta, ref, ref, "locking system", true,
-		func(s snap[domain.LockingSystem]) ([]domain.EventData, []change, error) {
+		func(ctx context.Context, s snap[domain.LockingSystem]) ([]domain.EventData, []change, error) {
 			data, err := s.State.UpdateLockingSystem(p)
 			return data, nil, err
 		})
@@ -30,7 +30,7 @@ func (c *Commands) UpdateLockingSystem(ctx context.Context, meta Meta, id string
 func (c *Commands) DeleteLockingSystem(ctx context.Context, meta Meta, id string) (Placed[domain.LockingSystem], error) {
 	ref := lockingSystemRef(id)
 	return decidePlace(ctx, c, meta, ref, ref, "locking system", true,
-		func(s snap[domain.LockingSystem]) ([]domain.EventData, []change, error) {
+		func(ctx context.Context, s snap[domain.LockingSystem]) ([]domain.EventData, []change, error) {
 			names, err := recordNames[domain.AccessPoint](ctx, c, meta.Tenant, accessPointRef, s.State.AccessPoints, accessPointName, nil)
 			if err != nil {
 				return nil, nil, err

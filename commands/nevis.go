@@ -93,7 +93,7 @@ type FidoUafCredentialResult struct {
 // version. decision returns the events of the record and any further
 // changes (key claims) that must land in the same append.
 func (c *Commands) nevisCommand(ctx context.Context, meta Meta, userExtID string, checkIfMatch bool,
-	decision func(uid string, s snap[domain.NevisUser]) ([]domain.EventData, []change, error)) (string, snap[domain.NevisUser], Result, error) {
+	decision func(ctx context.Context, uid string, s snap[domain.NevisUser]) ([]domain.EventData, []change, error)) (string, snap[domain.NevisUser], Result, error) {
 	uid, err := c.ResolveUser(ctx, meta.Tenant, userExtID)
 	if err != nil {
 		return "", snap[domain.NevisUser]{}, Result{}, err
@@ -101,7 +101,7 @@ func (c *Commands) nevisCommand(ctx context.Context, meta Meta, userExtID string
 	ref := nevisUserRef(uid)
 	var after snap[domain.NevisUser]
 	attempt := 0
-	pos, err := c.run(ctx, meta, ref, func() ([]change, error) {
+	pos, err := c.run(ctx, meta, ref, func(ctx context.Context) ([]change, error) {
 		s, err := load[domain.NevisUser](ctx, c, meta.Tenant, ref)
 		if err != nil {
 			return nil, err
@@ -118,7 +118,7 @@ func (c *Commands) nevisCommand(ctx context.Context, meta Meta, userExtID string
 				return nil, err
 			}
 		}
-		data, more, err := decision(uid, s)
+		data, more, err := decision(ctx, uid, s)
 		if err != nil {
 			return nil, err
 		}
@@ -139,7 +139,7 @@ func (c *Commands) CreateDispatchTarget(ctx context.Context, meta Meta, userExtI
 		extID = deriveID(meta.CommandID, "dispatch_target", 0)
 	}
 	uid, after, res, err := c.nevisCommand(ctx, meta, userExtID, false,
-		func(_ string, s snap[domain.NevisUser]) ([]domain.EventData, []change, error) {
+		func(_ context.Context, _ string, s snap[domain.NevisUser]) ([]domain.EventData, []change, error) {
 			data, _, err := s.State.CreateDispatchTarget(extID, in, att)
 			return data, nil, err
 		})
@@ -162,7 +162,7 @@ func (c *Commands) CreateDispatchTarget(ctx context.Context, meta Meta, userExtI
 // on the new state, finds no target.
 func (c *Commands) DeleteDispatchTarget(ctx context.Context, meta Meta, userExtID, extID string) (Result, error) {
 	_, _, res, err := c.nevisCommand(ctx, meta, userExtID, true,
-		func(_ string, s snap[domain.NevisUser]) ([]domain.EventData, []change, error) {
+		func(_ context.Context, _ string, s snap[domain.NevisUser]) ([]domain.EventData, []change, error) {
 			data, err := s.State.DeleteDispatchTarget(extID)
 			return data, nil, err
 		})
@@ -181,7 +181,7 @@ func (c *Commands) CreateFidoUafCredential(ctx context.Context, meta Meta, userE
 		extID = deriveID(meta.CommandID, "fido_uaf_credential", 0)
 	}
 	uid, after, res, err := c.nevisCommand(ctx, meta, userExtID, false,
-		func(uid string, s snap[domain.NevisUser]) ([]domain.EventData, []change, error) {
+		func(ctx context.Context, uid string, s snap[domain.NevisUser]) ([]domain.EventData, []change, error) {
 			data, fields, err := s.State.CreateFidoUafCredential(extID, in)
 			if err != nil {
 				return nil, nil, err
@@ -211,7 +211,7 @@ func (c *Commands) CreateFidoUafCredential(ctx context.Context, meta Meta, userE
 // (AAID, KeyID) in the same append.
 func (c *Commands) DeleteFidoUafCredential(ctx context.Context, meta Meta, userExtID, extID string) (Result, error) {
 	_, _, res, err := c.nevisCommand(ctx, meta, userExtID, true,
-		func(uid string, s snap[domain.NevisUser]) ([]domain.EventData, []change, error) {
+		func(ctx context.Context, uid string, s snap[domain.NevisUser]) ([]domain.EventData, []change, error) {
 			cred, _ := s.State.FidoUafCredentialByExtID(extID)
 			data, err := s.State.DeleteFidoUafCredential(extID)
 			if err != nil {

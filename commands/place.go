@@ -38,9 +38,9 @@ func accessPointRef(id string) domain.Ref {
 // whose children it changes). With mustExist, a missing primary is
 // NOT_FOUND (named by what) and If-Match applies.
 func decidePlace[T any, P existing[T]](ctx context.Context, c *Commands, meta Meta, lock, ref domain.Ref, what string, mustExist bool,
-	decision func(s snap[T]) ([]domain.EventData, []change, error)) (Placed[T], error) {
+	decision func(ctx context.Context, s snap[T]) ([]domain.EventData, []change, error)) (Placed[T], error) {
 	var after snap[T]
-	pos, err := c.run(ctx, meta, lock, func() ([]change, error) {
+	pos, err := c.run(ctx, meta, lock, func(ctx context.Context) ([]change, error) {
 		s, err := load[T, P](ctx, c, meta.Tenant, ref)
 		if err != nil {
 			return nil, err
@@ -57,7 +57,7 @@ func decidePlace[T any, P existing[T]](ctx context.Context, c *Commands, meta Me
 				return nil, err
 			}
 		}
-		data, others, err := decision(s)
+		data, others, err := decision(ctx, s)
 		if err != nil || len(data) == 0 && len(others) == 0 {
 			return nil, err
 		}

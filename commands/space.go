@@ -27,7 +27,7 @@ func (c *Commands) CreateSpace(ctx context.Context, meta Meta, in domain.SpaceFi
 		lock = buildingRef(b)
 	}
 	return decidePlace(ctx, c, meta, lock, ref, "space", false,
-		func(s snap[domain.Space]) ([]domain.EventData, []change, error) {
+		func(ctx context.Context, s snap[domain.Space]) ([]domain.EventData, []change, error) {
 			var err error
 			if in.BuildingID, err = c.spaceBuilding(ctx, meta.Tenant, in); err != nil {
 				return nil, nil, err
@@ -73,7 +73,7 @@ func (c *Commands) spaceBuilding(ctx context.Context, tenant string, in domain.S
 func (c *Commands) UpdateSpace(ctx context.Context, meta Meta, id string, p domain.SpacePatch) (Placed[domain.Space], error) {
 	ref := spaceRef(id)
 	return decidePlace(ctx, c, meta, ref, ref, "space", true,
-		func(s snap[domain.Space]) ([]domain.EventData, []change, error) {
+		func(ctx context.Context, s snap[domain.Space]) ([]domain.EventData, []change, error) {
 			p, err := c.resolveSpacePatch(ctx, meta.Tenant, s.State, p)
 			if err != nil {
 				return nil, nil, err
@@ -158,7 +158,7 @@ func (c *Commands) relocateSpace(ctx context.Context, tenant, id, from, to, pare
 func (c *Commands) DeleteSpace(ctx context.Context, meta Meta, id string) (Placed[domain.Space], error) {
 	ref := spaceRef(id)
 	return decidePlace(ctx, c, meta, ref, ref, "space", true,
-		func(s snap[domain.Space]) ([]domain.EventData, []change, error) {
+		func(ctx context.Context, s snap[domain.Space]) ([]domain.EventData, []change, error) {
 			bref := buildingRef(s.State.BuildingID)
 			b, err := load[domain.Building](ctx, c, meta.Tenant, bref)
 			if err != nil {
@@ -189,7 +189,7 @@ func (c *Commands) AssignAccessPoints(ctx context.Context, meta Meta, spaceID st
 	ref := spaceRef(spaceID)
 	var out []snap[domain.AccessPoint]
 	res, err := decidePlace(ctx, c, meta, ref, ref, "space", true,
-		func(s snap[domain.Space]) ([]domain.EventData, []change, error) {
+		func(ctx context.Context, s snap[domain.Space]) ([]domain.EventData, []change, error) {
 			if len(ids) == 0 {
 				return nil, nil, domain.Invalid("access_point_ids", "must name at least one id")
 			}
@@ -263,7 +263,7 @@ func (c *Commands) AssignAccessPoints(ctx context.Context, meta Meta, spaceID st
 func (c *Commands) ReplaceAccessRules(ctx context.Context, meta Meta, spaceID string, rules []domain.AccessRule) (Placed[domain.Space], error) {
 	ref := spaceRef(spaceID)
 	return decidePlace(ctx, c, meta, ref, ref, "space", true,
-		func(s snap[domain.Space]) ([]domain.EventData, []change, error) {
+		func(ctx context.Context, s snap[domain.Space]) ([]domain.EventData, []change, error) {
 			known := map[string]bool{}
 			for _, r := range rules {
 				for _, id := range r.IndividualIDs {

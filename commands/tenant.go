@@ -20,7 +20,7 @@ func (c *Commands) CreateTenant(ctx context.Context, meta Meta, extID, displayNa
 		return TenantResult{}, domain.Invalid("ext_id", "must be 1 to 64 letters, digits, '-' or '_'")
 	}
 	var after snap[domain.Tenant]
-	pos, err := c.run(ctx, meta, ref, func() ([]change, error) {
+	pos, err := c.run(ctx, meta, ref, func(ctx context.Context) ([]change, error) {
 		s, err := load[domain.Tenant](ctx, c, extID, ref)
 		if err != nil {
 			return nil, err
