@@ -256,8 +256,10 @@ func connectionEvents(t testing.TB, m *testMain, id string) []string {
 func waitConnection(t testing.TB, m *testMain, id string, ok func(connectionView) bool) connectionView {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
+	// Read no older than the log is now, so the connection is there.
+	seen := strconv.FormatUint(lastSeq(t, m), 10)
 	for {
-		cn := decode[item[connectionView]](t, m.c.do(t, "GET", "/api/v1/integrations/connections/"+id, nil)).Data
+		cn := decode[item[connectionView]](t, m.c.do(t, "GET", "/api/v1/integrations/connections/"+id, nil, "X-Consistency-Token", seen)).Data
 		if ok(cn) {
 			return cn
 		}
