@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
-
 	"github.com/portcullis/portcullis/domain"
 	"github.com/portcullis/portcullis/eventstore"
 	"github.com/portcullis/portcullis/eventstore/storetest"
@@ -37,18 +35,7 @@ func TestEmbedded(t *testing.T) {
 // as a deployment on an external cluster would.
 func TestExternal(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Store {
-		ns, err := server.NewServer(&server.Options{
-			Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		go ns.Start()
-		if !ns.ReadyForConnections(10 * time.Second) {
-			t.Fatal("nats-server not ready")
-		}
-		t.Cleanup(ns.Shutdown)
-		return mustOpen(t, eventstore.Config{URL: ns.ClientURL()})
+		return mustOpen(t, eventstore.Config{URL: storetest.StartServer(t)})
 	})
 }
 
@@ -77,24 +64,6 @@ func TestUnknownSyncModeRefused(t *testing.T) {
 	}
 }
 
-// startServer runs a nats-server with JetStream on a random local port, as
-// an external deployment would.
-func startServer(t *testing.T) *server.Server {
-	t.Helper()
-	ns, err := server.NewServer(&server.Options{
-		Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	t.Cleanup(ns.Shutdown)
-	return ns
-}
-
 // TestTwoWritersKeepOneChain runs two stores on one log, as two Portcullis
 // processes on one cluster would, appending at once to their own aggregates
 // and to shared ones: each store's writer only knows its own appends, so
@@ -102,10 +71,10 @@ func startServer(t *testing.T) *server.Server {
 // expectation, reload the head and go again. Afterwards every acknowledged
 // append is in the log once and the chain is unbroken.
 func TestTwoWritersKeepOneChain(t *testing.T) {
-	ns := startServer(t)
+	url := storetest.StartServer(t)
 	stores := []*eventstore.Store{
-		mustOpen(t, eventstore.Config{URL: ns.ClientURL()}),
-		mustOpen(t, eventstore.Config{URL: ns.ClientURL()}),
+		mustOpen(t, eventstore.Config{URL: url}),
+		mustOpen(t, eventstore.Config{URL: url}),
 	}
 	ctx := context.Background()
 	const perStore, each = 8, 10

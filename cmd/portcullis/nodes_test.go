@@ -3,9 +3,8 @@ package main
 import (
 	"net/http"
 	"testing"
-	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
+	"github.com/portcullis/portcullis/eventstore/storetest"
 )
 
 // Several Portcullis nodes on one external NATS server share one log, each
@@ -15,20 +14,10 @@ import (
 // on it, each with its own data directory.
 func mustRunNodes(t *testing.T, n int) []*testMain {
 	t.Helper()
-	ns, err := server.NewServer(&server.Options{
-		Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	t.Cleanup(ns.Shutdown)
+	url := storetest.StartServer(t)
 	nodes := make([]*testMain, n)
 	for i := range nodes {
-		nodes[i] = mustRunWith(t, t.TempDir(), func(c *Config) { c.NATSURL = ns.ClientURL() })
+		nodes[i] = mustRunWith(t, t.TempDir(), func(c *Config) { c.NATSURL = url })
 	}
 	return nodes
 }
