@@ -164,6 +164,9 @@ func parseList(r *http.Request, orderFields []string, extra ...string) (listPara
 
 // parseOrder reads "field.asc,other.desc".
 func parseOrder(s string, fields []string) ([]domain.Order, error) {
+	if len(fields) == 0 {
+		return nil, domain.Invalid("order", "this list has one fixed order (see the API description) and takes no order")
+	}
 	var out []domain.Order
 	seen := map[string]bool{}
 	for _, part := range strings.Split(s, ",") {

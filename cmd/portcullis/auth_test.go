@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,6 +64,12 @@ func TestServiceUserTokens(t *testing.T) {
 	requireStatus(t, v.do(t, "GET", "/api/v1/individuals", nil), http.StatusOK)
 	requireNativeError(t, v.do(t, "POST", "/api/v1/individuals", newIndividual("No", "Way", "")), http.StatusForbidden, "INSUFFICIENT_PERMISSIONS", "")
 	requireNativeError(t, v.do(t, "GET", "/api/v1/service-users", nil), http.StatusForbidden, "INSUFFICIENT_PERMISSIONS", "")
+	// A list with one fixed order says so when asked for another.
+	fixed := m.c.do(t, "GET", "/api/v1/service-users?order=created_at.asc", nil)
+	requireNativeError(t, fixed, http.StatusBadRequest, "BAD_REQUEST", "order")
+	if !strings.Contains(string(fixed.body), "one fixed order") {
+		t.Fatalf("order on a list of one order: %s", fixed.body)
+	}
 	requireNativeError(t, v.do(t, "GET", "/api/v1/tenants", nil), http.StatusForbidden, "INSUFFICIENT_PERMISSIONS", "")
 	perms := decode[item[struct {
 		Tenant      string   `json:"tenant"`
