@@ -95,7 +95,9 @@ func (d *Dispatcher) runSession(ctx context.Context, w *worker, dur *eventstore.
 			}
 		})
 	}
-	in := make(chan turnInput)
+	// The reader runs a little ahead of the loop, so that the two do not
+	// take turns on every event (stop hands back what it left unread).
+	in := make(chan turnInput, d.cfg.Webhook.Parallel)
 	go func() {
 		defer close(in)
 		for {
