@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -37,6 +38,9 @@ type DB struct {
 	bolt *bolt.DB
 	asOf uint64
 	past bool
+	// unsynced is the marker to remove once a clean close has fsynced the
+	// file; empty when every commit is fsynced (unsynced.go).
+	unsynced string
 }
 
 // At is the read models as they stood right after position seq: every read
@@ -65,9 +69,23 @@ func (db *DB) update(fn func(tx *vtx) error) error {
 	})
 }
 
-// OpenDB opens or creates the read-model file at path.
-func OpenDB(path string) (*DB, error) {
-	b, err := bolt.Open(path, 0o600, boltOptions())
+// OpenDB opens or creates the read-model file at path. Its commits are not
+// fsynced where the running boot can be told (unsynced.go).
+func OpenDB(path string) (*DB, error) { return openDB(path, currentBootID()) }
+
+// openDB is OpenDB as boot (empty: fsync every commit) would open it.
+func openDB(path, boot string) (*DB, error) {
+	if boot != "" {
+		// A marker of another boot means no process of this boot has
+		// opened the file since (each open rewrites it), so nobody holds
+		// it, and it may be torn: it goes before bbolt reads it.
+		if err := discardIfTornByReboot(path, boot); err != nil {
+			return nil, err
+		}
+	}
+	opts := boltOptions()
+	opts.NoSync = boot != ""
+	b, err := bolt.Open(path, 0o600, opts)
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, ErrLocked
 	}
@@ -75,6 +93,13 @@ func OpenDB(path string) (*DB, error) {
 		return nil, fmt.Errorf("projections: open %s: %w", path, err)
 	}
 	db := &DB{bolt: b}
+	if boot != "" {
+		if err := markUnsynced(path, boot); err != nil {
+			b.Close()
+			return nil, err
+		}
+		db.unsynced = unsyncedMarker(path)
+	}
 	err = b.Update(func(tx *bolt.Tx) error {
 		for _, name := range allBuckets() {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
@@ -110,8 +135,21 @@ func boltOptions() *bolt.Options {
 	return &bolt.Options{Timeout: time.Second, FreelistType: bolt.FreelistMapType, InitialMmapSize: 1 << 30}
 }
 
-// Close closes the file.
-func (db *DB) Close() error { return db.bolt.Close() }
+// Close fsyncs and closes the file; after that it no longer depends on the
+// page cache, and its marker goes.
+func (db *DB) Close() error {
+	if db.unsynced == "" {
+		return db.bolt.Close()
+	}
+	err := db.bolt.Sync()
+	if cerr := db.bolt.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Remove(db.unsynced)
+	}
+	return err
+}
 
 // Checkpoint is the stream position the read models reflect.
 func (db *DB) Checkpoint() (uint64, error) {
