@@ -154,10 +154,14 @@ func (c *Commands) CompleteReplay(ctx context.Context, meta Meta, id, replay str
 	return err
 }
 
-// Connection reads a connection on the command side, for decisions that
-// must not wait for the read models.
+// Connection reads a connection from the log, past this node's cache, for
+// checks that must not wait for the read models and must not lag them
+// either: the webhook dispatcher starts a replay's worker once the read
+// models show the replay, which can be before the command that requested
+// it has put the new state in the cache, and another node's change is not
+// in this node's cache at all.
 func (c *Commands) Connection(ctx context.Context, tenant, id string) (domain.IntegrationConnection, error) {
-	return current[domain.IntegrationConnection](ctx, c, tenant, connectionRef(id))
+	return current[domain.IntegrationConnection](context.WithValue(ctx, fromLogKey{}, true), c, tenant, connectionRef(id))
 }
 
 func (c *Commands) connectionCommand(ctx context.Context, meta Meta, ref domain.Ref, mustExist bool,
