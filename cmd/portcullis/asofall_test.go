@@ -102,15 +102,7 @@ func TestEveryGetAsOfEqualsLiveAnswersOfTheMoment(t *testing.T) {
 	su, _ := mustServiceUser(t, c, "sync", "viewer", time.Hour)
 	r := c.do(t, "POST", "/api/v1/oauth-clients", map[string]any{"name": "reader", "role": "viewer", "scopes": []string{"spaces:read"}})
 	requireStatus(t, r, http.StatusCreated)
-	oc := decode[item[struct {
-		ClientID     string    `json:"client_id"`
-		Name         string    `json:"name"`
-		Role         string    `json:"role"`
-		Scopes       []string  `json:"scopes"`
-		CreatedAt    time.Time `json:"created_at"`
-		UpdatedAt    time.Time `json:"updated_at"`
-		ClientSecret string    `json:"client_secret"`
-	}]](t, r).Data.ClientID
+	oc := decode[item[oauthClientCreated]](t, r).Data.ClientID
 	r = c.do(t, "POST", "/api/v1/integrations/applications/salto-proaccess/connect",
 		map[string]any{"name": "HQ doors", "server_url": "https://93.184.215.14:8443/api", "username": "svc", "password": "not-shown-1"})
 	requireStatus(t, r, http.StatusCreated)

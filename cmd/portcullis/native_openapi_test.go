@@ -345,15 +345,7 @@ func TestNativeResponsesMatchOpenAPI(t *testing.T) {
 	requireStatus(t, c.do(t, "GET", "/api/v1/service-users/"+u.ID, nil, "X-Consistency-Token", r.header.Get("X-Consistency-Token")), http.StatusOK)
 	r = c.do(t, "POST", "/api/v1/oauth-clients", map[string]any{"name": "spec", "role": "viewer", "scopes": []string{"spaces:read"}})
 	requireStatus(t, r, http.StatusCreated)
-	oc := decode[item[struct {
-		ClientID     string    `json:"client_id"`
-		Name         string    `json:"name"`
-		Role         string    `json:"role"`
-		Scopes       []string  `json:"scopes"`
-		CreatedAt    time.Time `json:"created_at"`
-		UpdatedAt    time.Time `json:"updated_at"`
-		ClientSecret string    `json:"client_secret"`
-	}]](t, r).Data
+	oc := decode[item[oauthClientCreated]](t, r).Data
 	requireStatus(t, c.do(t, "GET", "/api/v1/oauth-clients/"+oc.ClientID, nil, "X-Consistency-Token", r.header.Get("X-Consistency-Token")), http.StatusOK)
 	requireStatus(t, c.do(t, "POST", "/api/v1/tenants", map[string]any{"ext_id": "acme", "display_name": "Acme"}), http.StatusCreated)
 	requireNativeError(t, c.do(t, "POST", "/api/v1/tenants", map[string]any{"ext_id": "acme", "display_name": "Acme"}),
