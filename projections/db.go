@@ -41,6 +41,9 @@ type DB struct {
 	// unsynced is the marker to remove once a clean close has fsynced the
 	// file; empty when every commit is fsynced (unsynced.go).
 	unsynced string
+	// rec records every write of the runner's transactions, while a
+	// benchmark's RebuildRecording runs (writelog.go).
+	rec *WriteLog
 }
 
 // At is the read models as they stood right after position seq: every read
@@ -60,13 +63,20 @@ func (db *DB) view(fn func(tx *vtx) error) error {
 // update runs fn in a write transaction; versions are written at tx.pos,
 // which the caller sets before each event it applies.
 func (db *DB) update(fn func(tx *vtx) error) error {
-	return db.bolt.Update(func(tx *bolt.Tx) error {
-		t := &vtx{tx: tx}
+	if db.rec != nil {
+		db.rec.beginTx()
+	}
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		t := &vtx{tx: tx, rec: db.rec}
 		if err := fn(t); err != nil {
 			return err
 		}
 		return t.flushVersions()
 	})
+	if db.rec != nil {
+		db.rec.endTx(err == nil)
+	}
+	return err
 }
 
 // OpenDB opens or creates the read-model file at path. Its commits are not

@@ -76,6 +76,7 @@ type vtx struct {
 	asOf uint64
 	past bool
 	held map[*bolt.Bucket][]heldVersion // write transactions: versions not written yet
+	rec  *WriteLog                      // a benchmark's recording, nil otherwise (writelog.go)
 }
 
 // heldVersion is a version a write transaction holds back.
@@ -99,6 +100,9 @@ func (t *vtx) flushVersions() error {
 			if err := shadow.Put(hv.k, hv.v); err != nil {
 				return err
 			}
+			if t.rec != nil {
+				t.rec.put(shadow, hv.k, hv.v, false)
+			}
 		}
 	}
 	t.held = nil
@@ -114,6 +118,12 @@ func (t *vtx) Bucket(name []byte) *vbucket {
 	vb := &vbucket{b: b, t: t}
 	if !unversioned(name) {
 		vb.shadow = t.tx.Bucket(shadowName(name))
+	}
+	if t.rec != nil {
+		t.rec.handle(b, name)
+		if vb.shadow != nil {
+			t.rec.handle(vb.shadow, shadowName(name))
+		}
 	}
 	return vb
 }
@@ -151,6 +161,9 @@ func (b *vbucket) Put(k, v []byte) error {
 	if err := b.b.Put(k, v); err != nil {
 		return err
 	}
+	if b.t.rec != nil {
+		b.t.rec.put(b.b, k, v, false)
+	}
 	if b.shadow == nil {
 		return nil
 	}
@@ -163,6 +176,9 @@ func (b *vbucket) Delete(k []byte) error {
 	if err := b.b.Delete(k); err != nil {
 		return err
 	}
+	if b.t.rec != nil {
+		b.t.rec.put(b.b, k, nil, true)
+	}
 	if b.shadow == nil {
 		return nil
 	}
@@ -174,7 +190,12 @@ func (b *vbucket) Delete(k []byte) error {
 func (b *vbucket) NextSequence() (uint64, error) { return b.b.NextSequence() }
 
 // setFillPercent tunes page splits for buckets whose keys only grow.
-func (b *vbucket) setFillPercent(p float64) { b.b.FillPercent = p }
+func (b *vbucket) setFillPercent(p float64) {
+	b.b.FillPercent = p
+	if b.t.rec != nil {
+		b.t.rec.setFill(b.b, p)
+	}
+}
 
 // ForEach calls fn for every key in order.
 func (b *vbucket) ForEach(fn func(k, v []byte) error) error {
@@ -256,9 +277,6 @@ func (c *vcursor) Prev() ([]byte, []byte) {
 	k, _ := c.c.Prev()
 	return c.backward(k)
 }
-
-// Delete removes the key the cursor stands on (live cursors only).
-func (c *vcursor) Delete() error { return c.c.Delete() }
 
 // forward settles on the first original key, from shadow key sk on, that
 // had a live version at the cursor's position.

@@ -60,7 +60,7 @@ func TestBenchSmoke(t *testing.T) {
 			t.Errorf("figure %s = %+v, want a positive rate with a count and a unit", name, f)
 		}
 	}
-	for _, name := range []string{"projection_apply/raw_consume", "projection_apply/ingest_peak", "inproc_update_c1/raw_publish_c1",
+	for _, name := range []string{"projection_apply/raw_consume", "projection_apply/raw_bbolt_replay", "raw_bbolt_replay/raw_consume", "projection_apply/ingest_peak", "inproc_update_c1/raw_publish_c1",
 		"inproc_update_c64/raw_publish_c64", "bare_update_c1/raw_publish_c1", "bare_update_c64/raw_publish_c64",
 		"inproc_create_c1/raw_batch_c1", "inproc_create_c64/raw_batch_c64",
 		"http_update_c1/inproc_update_c1", "http_update_c64/inproc_update_c64",
