@@ -176,10 +176,11 @@ func (p *auditProjection) changes(tx *vtx, e domain.Event) ([]AuditChange, error
 		}
 	}
 	var after []rawField
-	if v := tx.Bucket(bucketHistory).Get(historyKey(e.Sequence)); v != nil {
+	if tx.stateSeq == e.Sequence {
+		// The version this event made, as putVersion encoded it (only it
+		// writes the history, at most once per event).
 		var err error
-		// The bytes bbolt returns may move with later writes: keep a copy.
-		if after, err = versionFields(bytes.Clone(v)); err != nil {
+		if after, err = stateFields(tx.state); err != nil {
 			return nil, err
 		}
 		p.latest[rec] = after
@@ -302,6 +303,12 @@ func versionFields(v []byte) ([]rawField, error) {
 		return nil, err
 	}
 	state, _ := findField(ver, "state")
+	return stateFields(state)
+}
+
+// stateFields splits an encoded record into its fields; a record marked
+// deleted, or none, has none.
+func stateFields(state []byte) ([]rawField, error) {
 	if len(state) == 0 {
 		return nil, nil
 	}

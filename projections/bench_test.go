@@ -86,6 +86,9 @@ func BenchmarkRebuild(b *testing.B) {
 		}
 	}
 	events := float64(runner.Position())
+	for _, bw := range wlog.PerBucket()[:min(16, wlog.Buckets())] {
+		b.Logf("%-34s %7d writes %9d bytes %6d unchanged", bw.Bucket, bw.Ops, bw.Bytes, bw.Unchanged)
+	}
 	rate := events / applied.Seconds()
 	rawRate := float64(b.N) / raw.Seconds()
 	replayRate := events / replay.Total.Seconds()

@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"bytes"
 	"encoding/binary"
 	"strconv"
 	"strings"
@@ -105,14 +106,15 @@ func (credentialsProjection) apply(tx *vtx, e domain.Event) error {
 	}
 	k := key(e.Tenant, e.Aggregate.ID)
 	var rec Credential
+	var listed []credentialWrite
 	if _, ok := e.Data.(*domain.CredentialCreated); !ok {
 		found, err := getValue(tx.Bucket(bucketCredentials), k, &rec)
 		if err != nil || !found || rec.Deleted {
 			return err
 		}
-		if err := unindexCredential(tx, e.Tenant, &rec); err != nil {
-			return err
-		}
+		// What the credential is listed under now; reindexCredential
+		// writes only what the change below moves.
+		listed = credentialWrites(e.Tenant, &rec)
 	}
 	switch d := e.Data.(type) {
 	case *domain.CredentialCreated:
@@ -173,10 +175,12 @@ func (credentialsProjection) apply(tx *vtx, e domain.Event) error {
 	}
 	rec.UpdatedAt = e.OccurredAt
 	rec.Version = e.Sequence
+	var lists []credentialWrite
 	if !rec.Deleted {
-		if err := indexCredential(tx, e.Tenant, &rec); err != nil {
-			return err
-		}
+		lists = credentialWrites(e.Tenant, &rec)
+	}
+	if err := reindexCredential(tx, listed, lists); err != nil {
+		return err
 	}
 	return putRecord(tx, bucketCredentials, k, e, &rec)
 }
@@ -214,59 +218,87 @@ func credentialTimes(rec *Credential) map[string]time.Time {
 	return out
 }
 
-// indexCredential lists a live credential in every index it belongs to.
-func indexCredential(tx *vtx, tenant string, rec *Credential) error {
-	return credentialIndexes(tx, tenant, rec, 1)
+// credentialWrite is one place a live credential is listed: an index
+// entry (key → the credential's id) or a counter it adds one to.
+type credentialWrite struct {
+	bucket  []byte
+	key     []byte
+	id      []byte
+	counter bool
 }
 
-// unindexCredential takes a credential out of every index, before a change
-// lists it again as it is afterwards.
-func unindexCredential(tx *vtx, tenant string, rec *Credential) error {
-	return credentialIndexes(tx, tenant, rec, -1)
+func (w credentialWrite) same(o credentialWrite) bool {
+	return w.counter == o.counter && bytes.Equal(w.bucket, o.bucket) && bytes.Equal(w.key, o.key) && bytes.Equal(w.id, o.id)
 }
 
-func credentialIndexes(tx *vtx, tenant string, rec *Credential, delta int64) error {
-	idx, counts := tx.Bucket(bucketCredentialIndex), tx.Bucket(bucketCredentialCounts)
-	put := func(b *vbucket, k []byte, v []byte) error {
-		if delta > 0 {
-			return b.Put(k, v)
-		}
-		return b.Delete(k)
-	}
+// credentialWrites is every index entry and counter a live credential is
+// listed under.
+func credentialWrites(tenant string, rec *Credential) []credentialWrite {
+	id := []byte(rec.ID)
+	var out []credentialWrite
 	for _, en := range credentialEntries(rec) {
 		ck := key(tenant, en[0], en[1])
-		if err := put(idx, seqKey(ck, rec.Ordinal), []byte(rec.ID)); err != nil {
-			return err
-		}
-		if err := addUint(counts, ck, delta); err != nil {
-			return err
-		}
+		out = append(out, credentialWrite{bucket: bucketCredentialIndex, key: seqKey(ck, rec.Ordinal), id: id},
+			credentialWrite{bucket: bucketCredentialCounts, key: ck, counter: true})
 	}
-	blocks := tx.Bucket(bucketCredentialBlocks)
-	if err := addUint(blocks, seqKey([]byte(tenant), rec.Ordinal/credentialBlock), delta); err != nil {
-		return err
-	}
-	if err := put(tx.Bucket(bucketCredentialNumbers), key(tenant, domain.NormalizeCredentialNumber(rec.CredentialID)), []byte(rec.ID)); err != nil {
-		return err
-	}
+	out = append(out, credentialWrite{bucket: bucketCredentialBlocks, key: seqKey([]byte(tenant), rec.Ordinal/credentialBlock), counter: true},
+		credentialWrite{bucket: bucketCredentialNumbers, key: key(tenant, domain.NormalizeCredentialNumber(rec.CredentialID)), id: id})
 	if shape, n, ok := numberShape(rec.CredentialID); ok {
-		if err := addUint(tx.Bucket(bucketCredentialShapes), key(tenant, shape), delta); err != nil {
-			return err
+		out = append(out, credentialWrite{bucket: bucketCredentialShapes, key: key(tenant, shape), counter: true},
+			credentialWrite{bucket: bucketCredentialShapeNumbers, key: seqKey(key(tenant, shape), n), id: id})
+	}
+	for kind, t := range credentialTimes(rec) {
+		out = append(out, credentialWrite{bucket: bucketCredentialTimes, key: timeKey(tenant, kind, t, rec.Ordinal), id: id},
+			credentialWrite{bucket: bucketCredentialTimeDays, key: seqKey(key(tenant, kind), dayOf(t)), counter: true})
+	}
+	return out
+}
+
+// reindexCredential moves a credential from the listings before (nil: it
+// was not live) to the listings after (nil: it is no longer live). A
+// listing in both stays as it is: taking it out and putting it back, or
+// a counter's -1 and +1, would write the value the key already has, and a
+// version at this position equal to the one before it, which no read
+// (live or as of any position) can tell from no write at all.
+func reindexCredential(tx *vtx, before, after []credentialWrite) error {
+	kept := make([]bool, len(after))
+	for _, w := range before {
+		matched := false
+		for i, a := range after {
+			if !kept[i] && a.same(w) { // a listing twice is matched once each
+				kept[i], matched = true, true
+				break
+			}
 		}
-		if err := put(tx.Bucket(bucketCredentialShapeNumbers), seqKey(key(tenant, shape), n), []byte(rec.ID)); err != nil {
+		if matched {
+			continue
+		}
+		if err := credentialWriteApply(tx, w, -1); err != nil {
 			return err
 		}
 	}
-	times, days := tx.Bucket(bucketCredentialTimes), tx.Bucket(bucketCredentialTimeDays)
-	for kind, t := range credentialTimes(rec) {
-		if err := put(times, timeKey(tenant, kind, t, rec.Ordinal), []byte(rec.ID)); err != nil {
-			return err
+	for i, w := range after {
+		if kept[i] {
+			continue
 		}
-		if err := addUint(days, seqKey(key(tenant, kind), dayOf(t)), delta); err != nil {
+		if err := credentialWriteApply(tx, w, 1); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// credentialWriteApply adds (delta 1) or removes (-1) one listing.
+func credentialWriteApply(tx *vtx, w credentialWrite, delta int64) error {
+	b := tx.Bucket(w.bucket)
+	switch {
+	case w.counter:
+		return addUint(b, w.key, delta)
+	case delta > 0:
+		return b.Put(w.key, w.id)
+	default:
+		return b.Delete(w.key)
+	}
 }
 
 // numberShape splits a credential number into its scheme and its number:

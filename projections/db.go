@@ -67,7 +67,7 @@ func (db *DB) update(fn func(tx *vtx) error) error {
 		db.rec.beginTx()
 	}
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
-		t := &vtx{tx: tx, rec: db.rec}
+		t := &vtx{tx: tx, rec: db.rec, buckets: map[string]*vbucket{}}
 		if err := fn(t); err != nil {
 			return err
 		}

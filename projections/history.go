@@ -47,6 +47,7 @@ func putVersion(tx *vtx, e domain.Event, state msgpack.RawMessage) error {
 	if err := tx.Bucket(bucketHistoryIndex).Put(seqKey(key(e.Tenant, e.Aggregate.Type, e.Aggregate.ID), e.Sequence), nil); err != nil {
 		return err
 	}
+	tx.state, tx.stateSeq = state, e.Sequence
 	return trackLife(tx, e)
 }
 

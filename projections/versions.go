@@ -77,6 +77,15 @@ type vtx struct {
 	past bool
 	held map[*bolt.Bucket][]heldVersion // write transactions: versions not written yet
 	rec  *WriteLog                      // a benchmark's recording, nil otherwise (writelog.go)
+	// buckets caches the handles a write transaction handed out: every
+	// event looks up the same few buckets, and each lookup would otherwise
+	// find the bucket and its shadow anew and allocate both names' wrapper.
+	buckets map[string]*vbucket
+	// state is the record the history version at position stateSeq holds,
+	// as putVersion encoded it: the audit log reads it from here instead
+	// of decoding the version back out of the history.
+	state    []byte
+	stateSeq uint64
 }
 
 // heldVersion is a version a write transaction holds back.
@@ -111,6 +120,9 @@ func (t *vtx) flushVersions() error {
 
 // Bucket is the named bucket, nil when it does not exist.
 func (t *vtx) Bucket(name []byte) *vbucket {
+	if vb, ok := t.buckets[string(name)]; ok {
+		return vb
+	}
 	b := t.tx.Bucket(name)
 	if b == nil {
 		return nil
@@ -124,6 +136,9 @@ func (t *vtx) Bucket(name []byte) *vbucket {
 		if vb.shadow != nil {
 			t.rec.handle(vb.shadow, shadowName(name))
 		}
+	}
+	if t.buckets != nil {
+		t.buckets[string(name)] = vb
 	}
 	return vb
 }

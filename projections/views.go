@@ -171,6 +171,7 @@ func applyAccessPointView(tx *vtx, e domain.Event) error {
 	if err != nil {
 		return err
 	}
+	stored := known
 	var ap AccessPoint
 	if _, err := getValue(tx.Bucket(bucketAccessPoints), k, &ap); err != nil {
 		return err
@@ -216,6 +217,11 @@ func applyAccessPointView(tx *vtx, e domain.Event) error {
 	}
 	if _, deleted := e.Data.(*domain.AccessPointDeleted); deleted {
 		return places.Delete(k)
+	}
+	if stored && before == after {
+		// Most events of an access point (its links) leave its place
+		// alone: writing it again would add a version equal to the last.
+		return nil
 	}
 	return putValue(places, k, &after)
 }

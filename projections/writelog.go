@@ -1,8 +1,11 @@
 package projections
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -215,4 +218,40 @@ func (w *WriteLog) replayTx(db *bolt.DB, ops []writeOp, handles []*bolt.Bucket) 
 	start := time.Now()
 	err = tx.Commit()
 	return time.Since(start), err
+}
+
+// BucketWrites is what a recorded rebuild wrote to one bucket.
+type BucketWrites struct {
+	Bucket string
+	Ops    int
+	Bytes  int
+	// Unchanged counts the puts that wrote the value the key already had
+	// (as far as the log shows: a key's first put counts as a change).
+	Unchanged int
+}
+
+// PerBucket is the log's writes by bucket, most bytes first: where the
+// layout's cost lies.
+func (w *WriteLog) PerBucket() []BucketWrites {
+	out := make([]BucketWrites, len(w.names))
+	for i, n := range w.names {
+		out[i].Bucket = string(n)
+	}
+	last := map[string][]byte{}
+	var k []byte
+	for _, op := range w.ops {
+		out[op.bucket].Ops++
+		out[op.bucket].Bytes += len(op.k) + len(op.v)
+		k = append(append(k[:0], byte(op.bucket>>8), byte(op.bucket)), op.k...)
+		if prev, ok := last[string(k)]; ok && !op.del && prev != nil && bytes.Equal(prev, op.v) {
+			out[op.bucket].Unchanged++
+		}
+		if op.del {
+			last[string(k)] = nil
+		} else {
+			last[string(k)] = op.v
+		}
+	}
+	slices.SortFunc(out, func(x, y BucketWrites) int { return cmp.Compare(y.Bytes, x.Bytes) })
+	return out
 }

@@ -691,6 +691,9 @@ func (b *bench) replay(ctx context.Context, runner *projections.Runner) error {
 	events := int(runner.Position())
 	b.step("bare bbolt replay of the rebuild's writes: %d transactions, %d writes (%.1f per event), %.0f bytes per event",
 		wlog.Transactions(), wlog.Ops(), float64(wlog.Ops())/float64(max(events, 1)), float64(wlog.Bytes())/float64(max(events, 1)))
+	for _, bw := range wlog.PerBucket()[:min(16, wlog.Buckets())] {
+		b.step("  %-34s %7d writes %9d bytes %6d unchanged", bw.Bucket, bw.Ops, bw.Bytes, bw.Unchanged)
+	}
 	t, err := wlog.Replay(filepath.Join(b.dir, "replay.db"))
 	if err != nil {
 		return err
