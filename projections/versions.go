@@ -2,6 +2,7 @@ package projections
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"slices"
 
@@ -76,7 +77,11 @@ type vtx struct {
 	asOf uint64
 	past bool
 	held map[*bolt.Bucket][]heldVersion // write transactions: versions not written yet
-	rec  *WriteLog                      // a benchmark's recording, nil otherwise (writelog.go)
+	// arena holds the held versions' keys and values: one allocation per
+	// many versions instead of two per version. bbolt keeps what Put was
+	// given until the commit, so a full arena is left to it, not reused.
+	arena []byte
+	rec   *WriteLog // a benchmark's recording, nil otherwise (writelog.go)
 	// buckets caches the handles a write transaction handed out: every
 	// event looks up the same few buckets, and each lookup would otherwise
 	// find the bucket and its shadow anew and allocate both names' wrapper.
@@ -88,15 +93,36 @@ type vtx struct {
 	stateSeq uint64
 }
 
-// heldVersion is a version a write transaction holds back.
-type heldVersion struct{ k, v []byte }
+// heldVersion is a version a write transaction holds back, and its place
+// among its shadow's versions in log order.
+type heldVersion struct {
+	k, v []byte
+	n    int
+}
 
-// holdVersion keeps a version of a shadow for flushVersions.
-func (t *vtx) holdVersion(shadow *bolt.Bucket, k, v []byte) {
+// holdVersion keeps the version at the transaction's position of key k
+// (value v, or a deletion) for flushVersions.
+func (t *vtx) holdVersion(shadow *bolt.Bucket, k, v []byte, deleted bool) {
 	if t.held == nil {
 		t.held = map[*bolt.Bucket][]heldVersion{}
 	}
-	t.held[shadow] = append(t.held[shadow], heldVersion{k: k, v: v})
+	// The shadow key (k escaped, terminated, be64 position) and the
+	// version (1 ‖ v, or 0), side by side in the arena.
+	need := 2*len(k) + 10 + 1 + len(v)
+	if cap(t.arena)-len(t.arena) < need {
+		t.arena = make([]byte, 0, max(64<<10, need))
+	}
+	start := len(t.arena)
+	t.arena = binary.BigEndian.AppendUint64(append(escapeKey(t.arena, k), 0, 0), t.pos)
+	sk := t.arena[start:len(t.arena):len(t.arena)]
+	start = len(t.arena)
+	if deleted {
+		t.arena = append(t.arena, 0)
+	} else {
+		t.arena = append(append(t.arena, 1), v...)
+	}
+	vs := t.held[shadow]
+	t.held[shadow] = append(vs, heldVersion{k: sk, v: t.arena[start:len(t.arena):len(t.arena)], n: len(vs)})
 }
 
 // flushVersions writes the versions held back, each shadow's in key order;
@@ -104,7 +130,12 @@ func (t *vtx) holdVersion(shadow *bolt.Bucket, k, v []byte) {
 // as it would have written in log order.
 func (t *vtx) flushVersions() error {
 	for shadow, vs := range t.held {
-		slices.SortStableFunc(vs, func(x, y heldVersion) int { return bytes.Compare(x.k, y.k) })
+		slices.SortFunc(vs, func(x, y heldVersion) int {
+			if c := bytes.Compare(x.k, y.k); c != 0 {
+				return c
+			}
+			return cmp.Compare(x.n, y.n)
+		})
 		for _, hv := range vs {
 			if err := shadow.Put(hv.k, hv.v); err != nil {
 				return err
@@ -182,7 +213,7 @@ func (b *vbucket) Put(k, v []byte) error {
 	if b.shadow == nil {
 		return nil
 	}
-	b.t.holdVersion(b.shadow, binary.BigEndian.AppendUint64(shadowKey(k), b.t.pos), append([]byte{1}, v...))
+	b.t.holdVersion(b.shadow, k, v, false)
 	return nil
 }
 
@@ -197,7 +228,7 @@ func (b *vbucket) Delete(k []byte) error {
 	if b.shadow == nil {
 		return nil
 	}
-	b.t.holdVersion(b.shadow, binary.BigEndian.AppendUint64(shadowKey(k), b.t.pos), []byte{0})
+	b.t.holdVersion(b.shadow, k, nil, true)
 	return nil
 }
 
