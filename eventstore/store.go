@@ -55,8 +55,12 @@ type Config struct {
 	// ListenUser and ListenPassword are what a downstream client must give
 	// on ListenAddr; it may read the stream and never write it (auth.go).
 	ListenUser, ListenPassword string
-	Replicas                   int    // stream replicas on an external cluster (default 1)
-	internalPassword           string // this process's own, new on every Open
+	Replicas                   int // stream replicas on an external cluster (default 1)
+	// Observe, when set, is told how long each stage of the append path
+	// took (see writer.go's stage names): the bench's per-stage figures.
+	// Nil costs nothing; a server leaves it nil.
+	Observe          func(stage string, d time.Duration)
+	internalPassword string // this process's own, new on every Open
 }
 
 // maxInflightBatches bounds the atomic batches the raw bench has in flight.
@@ -116,6 +120,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("create stream %s: %w", StreamName, err)
 	}
 	s.w = newWriter(s.js, s.stream, cfg.Sync)
+	s.w.observe = cfg.Observe
 	if writerSyncs(cfg) {
 		if s.w.syncer, err = newBlockSyncer(cfg.DataDir); err != nil {
 			s.Close()

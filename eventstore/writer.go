@@ -63,6 +63,7 @@ const (
 // request is one Append: all its messages land together or none does.
 type request struct {
 	msgs     []outMsg
+	queuedAt time.Time // set only when the writer observes its stages
 	state    atomic.Int32
 	done     chan result // buffered: the writer never blocks on a caller
 	rounds   int
@@ -116,6 +117,18 @@ type writer struct {
 	// answers are the outcomes of the group being sent, given once it is
 	// durable.
 	answers []answer
+	// synced carries the answers of sent groups to the sync loop
+	// (syncLoop), which closes syncDone once it has answered the last.
+	synced   chan []answer
+	syncDone chan struct{}
+
+	// observe, when set, is told how long each stage took (Config.Observe):
+	// "append_queue" from Append to the writer taking the request,
+	// "append_send" one group's publishes, "append_sync" one fsync,
+	// "append_group" the requests of one group and "append_sync_groups"
+	// the groups one fsync made durable (counts, as nanoseconds),
+	// "append_total" from Append to its answer.
+	observe func(stage string, d time.Duration)
 
 	mu    sync.Mutex
 	stats AppendStats
@@ -169,6 +182,10 @@ func (w *writer) close() {
 // that gives up later cannot know.
 func (w *writer) append(ctx context.Context, r *request) (uint64, error) {
 	r.done = make(chan result, 1)
+	if w.observe != nil {
+		r.queuedAt = time.Now()
+		defer func() { w.observe("append_total", time.Since(r.queuedAt)) }()
+	}
 	select {
 	case w.queue <- r:
 	case <-w.done:
@@ -189,6 +206,14 @@ func (w *writer) append(ctx context.Context, r *request) (uint64, error) {
 
 func (w *writer) run() {
 	defer close(w.done)
+	if w.syncer != nil {
+		w.synced, w.syncDone = make(chan []answer, 64), make(chan struct{})
+		go w.syncLoop()
+		defer func() {
+			close(w.synced)
+			<-w.syncDone
+		}()
+	}
 	var carry []*request // sent again, or held back from the last group
 	for {
 		if len(carry) == 0 {
@@ -210,7 +235,12 @@ func (w *writer) run() {
 		group, carry = w.collect(carry)
 		if len(group) > 0 {
 			w.count(func(s *AppendStats) { s.Groups++ })
+			start := time.Now()
 			carry = append(w.send(group), carry...)
+			if w.observe != nil {
+				w.observe("append_send", time.Since(start))
+				w.observe("append_group", time.Duration(len(group)))
+			}
 			w.settle()
 		}
 	}
@@ -237,6 +267,9 @@ func (w *writer) collect(carry []*request) (group, rest []*request) {
 		}
 		if r.state.Load() == queued && !r.state.CompareAndSwap(queued, taken) {
 			return true // abandoned meanwhile
+		}
+		if w.observe != nil && r.rounds == 0 && !r.queuedAt.IsZero() {
+			w.observe("append_queue", time.Since(r.queuedAt))
 		}
 		for _, s := range r.subjects {
 			subjects[s] = true
@@ -487,31 +520,77 @@ func (w *writer) answer(r *request, last uint64, err error) {
 	w.answers = append(w.answers, answer{r, last, err})
 }
 
-// settle makes what the group stored durable, if the writer is the one
-// that syncs, and then answers its requests.
+// settle answers the requests of the group just sent. When the writer is
+// the one that syncs, the answers go to the sync loop instead, which
+// answers them once an fsync that began after their publishes were
+// acknowledged has returned; meanwhile the writer sends the next group, so
+// a group's fsync overlaps the next group's send rather than adding to the
+// time every waiting append queues for.
 func (w *writer) settle() {
-	var err error
-	stored := false
-	for _, a := range w.answers {
-		stored = stored || a.err == nil || errors.Is(a.err, ErrDuplicate)
+	answers := w.answers
+	w.answers = nil
+	if len(answers) == 0 {
+		return
 	}
-	if w.syncer != nil && stored {
-		w.count(func(s *AppendStats) { s.Syncs++ })
-		if err = w.syncer.sync(); err != nil {
-			// Stored but perhaps not on disk: the callers cannot be told
-			// it is durable, and retrying is safe.
-			err = fmt.Errorf("%w: sync the event log: %w", ErrUnconfirmed, err)
+	if w.syncer == nil {
+		w.give(answers, nil)
+		return
+	}
+	w.synced <- answers
+}
+
+// syncLoop makes what the writer stored durable: it takes every group
+// sent since its last fsync, fsyncs once, and answers them all. It ends
+// once the writer has stopped and every group it handed over is answered.
+func (w *writer) syncLoop() {
+	defer close(w.syncDone)
+	for answers := range w.synced {
+		groups := 1
+	more:
+		for {
+			select {
+			case next, ok := <-w.synced:
+				if !ok {
+					break more
+				}
+				answers = append(answers, next...)
+				groups++
+			default:
+				break more
+			}
 		}
+		var err error
+		stored := false
+		for _, a := range answers {
+			stored = stored || a.err == nil || errors.Is(a.err, ErrDuplicate)
+		}
+		if stored {
+			w.count(func(s *AppendStats) { s.Syncs++ })
+			start := time.Now()
+			err = w.syncer.sync()
+			if w.observe != nil {
+				w.observe("append_sync", time.Since(start))
+				w.observe("append_sync_groups", time.Duration(groups))
+			}
+			if err != nil {
+				// Stored but perhaps not on disk: the callers cannot be
+				// told it is durable, and retrying is safe.
+				err = fmt.Errorf("%w: sync the event log: %w", ErrUnconfirmed, err)
+			}
+		}
+		w.give(answers, err)
 	}
-	for _, a := range w.answers {
-		if err != nil && (a.err == nil || errors.Is(a.err, ErrDuplicate)) {
-			a.last, a.err = 0, err
+}
+
+// give answers requests; a sync error replaces every success.
+func (w *writer) give(answers []answer, syncErr error) {
+	for _, a := range answers {
+		if syncErr != nil && (a.err == nil || errors.Is(a.err, ErrDuplicate)) {
+			a.last, a.err = 0, syncErr
 		}
 		w.count(func(s *AppendStats) { s.Appends++ })
 		a.r.finish(a.last, a.err)
 	}
-	clear(w.answers)
-	w.answers = w.answers[:0]
 }
 
 func (w *writer) count(f func(*AppendStats)) {

@@ -154,6 +154,9 @@ func (s *Server) withAccessLog(next http.Handler) http.Handler {
 			}
 		}
 		d := time.Since(start)
+		if s.observe != nil {
+			s.observe("http_"+r.Method, d)
+		}
 		s.metrics.observe(r.Method, route, sw.status, d)
 		s.logger.LogAttrs(r.Context(), slog.LevelInfo, "http",
 			slog.String("req_id", requestID(r.Context())),

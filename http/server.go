@@ -72,10 +72,15 @@ type Config struct {
 	// included), so that the bench can tell what a read costs from what the
 	// HTTP path around it costs. Only the bench sets it; serve never does.
 	NoopRoute bool
+	// Observe, when set, is told how long each request took inside the
+	// server, as "http_" and the method: the bench's per-stage figures.
+	// A server leaves it nil.
+	Observe func(stage string, d time.Duration)
 }
 
 // Server is the HTTP server of every face.
 type Server struct {
+	observe  func(stage string, d time.Duration)
 	cmd      *commands.Commands
 	db       *projections.DB
 	runner   *projections.Runner
@@ -133,7 +138,7 @@ func NewServer(cfg Config) *Server {
 		cmd: cfg.Commands, db: cfg.DB, runner: cfg.Runner, outcomes: cfg.Outcomes, logger: cfg.Logger,
 		admin: hashToken(cfg.AdminToken), maxBody: cfg.MaxBody, wait: cfg.ConsistencyWait,
 		metrics: newMetrics(cfg.Runner), idem: newIdempotencyLocks(),
-		signingKey: cfg.SigningKey, tokenTTL: cfg.TokenTTL,
+		signingKey: cfg.SigningKey, tokenTTL: cfg.TokenTTL, observe: cfg.Observe,
 	}
 	if s.tokenTTL == 0 {
 		s.tokenTTL = time.Hour

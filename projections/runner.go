@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/portcullis/portcullis/domain"
 	"github.com/portcullis/portcullis/eventstore"
 )
@@ -18,11 +20,20 @@ import (
 const maxBatch = 2000
 
 // commitInterval is the least time between two commits of a caught-up
-// runner. An event that finds the runner idle for longer is committed at
-// once; under a steady stream of appends, the events of one interval share a
-// transaction, so the read models cost the disk two fsyncs per interval
-// instead of two per event, and the log's own fsyncs do not queue behind
-// them. It is also the most a read-your-writes request waits on top of that.
+// runner whose commits fsync. An event that finds the runner idle for
+// longer is committed at once; under a steady stream of appends, the events
+// of one interval share a transaction, so the read models cost the disk two
+// fsyncs per interval instead of two per event, and the log's own fsyncs do
+// not queue behind them. It is also the most a read-your-writes request
+// waits on top of that.
+//
+// Commits that do not fsync (unsynced.go) cost only CPU: a caught-up runner
+// then waits after a commit only as long as that commit took (at most
+// commitInterval), so it spends at most about half of one core committing
+// under any stream of appends, and an event waits for about one commit
+// rather than a fixed interval. At half the peak command rate of the bench
+// mix that cut the runner's own wait from ~5 ms to the ~1–2 ms a commit
+// takes (docs/performance.md, "Where a paced command's time goes").
 const commitInterval = 5 * time.Millisecond
 
 // projection is one read model: the buckets it owns and how an event changes
@@ -53,7 +64,22 @@ type Runner struct {
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced after every commit
 	failure atomic.Pointer[error]
+	// observe, when set (Observe), is told how long each stage took.
+	observe func(stage string, d time.Duration)
 }
+
+// Observe makes the runner tell f how long each stage of following the log
+// took: "runner_event_age" from an event's decision (OccurredAt) to the
+// applier taking it, "runner_wait" from the first event of a transaction
+// reaching the applier to the transaction's start (the wait after the last
+// commit, and the events behind it), "runner_apply" applying the events,
+// "runner_commit" the rest of the transaction (versions, bbolt's commit),
+// of which "runner_commit_spill" and "runner_commit_write" are bbolt's own,
+// "runner_committed_age" from the last event's decision to its commit; and
+// as counts (in nanoseconds) "runner_batch" the events and
+// "runner_commit_pages_batch" the pages written by one transaction. It is
+// for the bench's per-stage figures (--stages); call it before Run.
+func (r *Runner) Observe(f func(stage string, d time.Duration)) { r.observe = f }
 
 // NewRunner prepares a runner over every read model of this package.
 func NewRunner(db *DB, store *eventstore.Store) (*Runner, error) {
@@ -174,11 +200,13 @@ func (r *Runner) follow(ctx context.Context, target uint64, progress Progress) e
 
 	batch := make([]domain.Event, 0, maxBatch)
 	lastReport, lastCommit := time.Time{}, time.Time{}
+	var lastTook time.Duration // how long the last commit took
 	// linger is armed while a caught-up batch waits out the commit interval.
 	linger := time.NewTimer(time.Hour)
 	linger.Stop()
 	defer linger.Stop()
 	lingering := false
+	var firstAt time.Time // when the batch's first event reached the applier, if observed
 	for {
 		var d delivery
 		select {
@@ -203,13 +231,19 @@ func (r *Runner) follow(ctx context.Context, target uint64, progress Progress) e
 		done, caughtUp := false, true
 		if !d.lingerEnded {
 			e = d.event
+			if r.observe != nil {
+				if len(batch) == 0 {
+					firstAt = time.Now()
+				}
+				r.observe("runner_event_age", time.Since(e.OccurredAt))
+			}
 			batch = append(batch, e)
 			done = target > 0 && e.Sequence >= target
 			// Caught up: the log had nothing more behind this event, and
 			// none is already decoded and waiting.
 			caughtUp = d.pending == 0 && len(in) == 0
 			if caughtUp && !done && len(batch) < maxBatch {
-				if rest := time.Until(lastCommit.Add(commitInterval)); rest > 0 {
+				if rest := time.Until(lastCommit.Add(r.interval(lastTook))); rest > 0 {
 					if !lingering {
 						linger.Reset(rest)
 						lingering = true
@@ -223,10 +257,16 @@ func (r *Runner) follow(ctx context.Context, target uint64, progress Progress) e
 				linger.Stop()
 				lingering = false
 			}
+			if r.observe != nil {
+				r.observe("runner_wait", time.Since(firstAt))
+				r.observe("runner_batch", time.Duration(len(batch)))
+			}
+			began := time.Now()
 			if err := r.commit(batch); err != nil {
 				return err
 			}
 			lastCommit = time.Now()
+			lastTook = lastCommit.Sub(began)
 			last := batch[len(batch)-1].Sequence
 			batch = batch[:0]
 			if progress != nil && (done || time.Since(lastReport) > 200*time.Millisecond) {
@@ -238,6 +278,15 @@ func (r *Runner) follow(ctx context.Context, target uint64, progress Progress) e
 			return nil
 		}
 	}
+}
+
+// interval is how long a caught-up runner waits after a commit that took
+// took before it commits again (see commitInterval).
+func (r *Runner) interval(took time.Duration) time.Duration {
+	if r.db.bolt.NoSync {
+		return min(took, commitInterval)
+	}
+	return commitInterval
 }
 
 // delivery is one decoded event on its way from the reader to the applier,
@@ -269,7 +318,16 @@ func read(sub *eventstore.Subscription, target uint64, out chan<- delivery, quit
 // commit applies a batch in one transaction together with the checkpoint.
 func (r *Runner) commit(batch []domain.Event) error {
 	last := batch[len(batch)-1].Sequence
+	start := time.Now()
+	var applied time.Duration
+	var before bolt.TxStats
+	if r.observe != nil {
+		before = r.db.bolt.Stats().TxStats
+	}
 	err := r.db.update(func(tx *vtx) error {
+		if r.observe != nil {
+			defer func() { applied = time.Since(start) }()
+		}
 		for _, p := range r.projs {
 			if b, ok := p.(batched); ok {
 				b.begin()
@@ -295,8 +353,19 @@ func (r *Runner) commit(batch []domain.Event) error {
 	if err != nil {
 		return fmt.Errorf("projections: %w", err)
 	}
+	if r.observe != nil {
+		r.observe("runner_apply", applied)
+		r.observe("runner_commit", time.Since(start)-applied)
+		after := r.db.bolt.Stats().TxStats
+		r.observe("runner_commit_spill", after.GetSpillTime()-before.GetSpillTime())
+		r.observe("runner_commit_write", after.GetWriteTime()-before.GetWriteTime())
+		r.observe("runner_commit_pages_batch", time.Duration(after.GetWrite()-before.GetWrite()))
+	}
 	r.pos.Store(last)
 	r.signal()
+	if r.observe != nil {
+		r.observe("runner_committed_age", time.Since(batch[len(batch)-1].OccurredAt))
+	}
 	return nil
 }
 

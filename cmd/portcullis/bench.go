@@ -213,6 +213,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	mixOnly := fs.Bool("mix-only", false, "run only the HTTP scenario mix and its raw baselines (with --cpuprofile: a profile of the HTTP paths under load)")
 	webhooksOnly := fs.Bool("webhooks-only", false, "run only the webhook part (raw POSTs, delivery, lag), for iteration on webhook delivery")
 	mixTime := fs.Duration("mix-time", benchMixTime, "how long each client count runs the command mix; reads, no-op and the paced run are sized from it")
+	stages := fs.Bool("stages", false, "time each stage of the paced mix's commands and of the projection runner, and print them (with the Go runtime's scheduling delays and GC) to stderr")
+	pacedProfile := fs.String("paced-profile", "", "write a CPU profile of the paced mix alone to this file (not with --cpuprofile)")
 	million := fs.Bool("million", false, "also append 1M events through the append path, rebuild the read models from them, and report the resident memory (takes minutes)")
 	asofMillion := fs.Bool("asof-million", false, "also time as_of and audit queries over read models of 1M events (takes minutes)")
 	asofOnly := fs.Bool("asof-only", false, "run only the time-travel part (10k events, and 1M with --asof-million; with --read-sizes, the reads too)")
@@ -240,6 +242,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer os.RemoveAll(dir)
+	if *cpuProfile != "" && *pacedProfile != "" {
+		return errors.New("bench: --cpuprofile and --paced-profile cannot both run")
+	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -261,7 +266,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	b := &bench{start: time.Now(), dir: dir, n: *n, sync: *syncMode, log: stderr, spent: map[string]*benchSpent{},
-		mixTimes: newMixTimes(*mixTime), memProfile: *memProfile}
+		mixTimes: newMixTimes(*mixTime), memProfile: *memProfile, pacedProfile: *pacedProfile}
+	if *stages {
+		b.stages = newStageLog()
+	}
 	// The million events go first, so that VmHWM is their peak, not that
 	// of the scenarios before them.
 	var mem *benchMemory
@@ -401,6 +409,10 @@ type bench struct {
 	sync       string
 	log        io.Writer
 	spent      map[string]*benchSpent
+	// stages, with --stages, records the paced mix's stage times.
+	stages *stageLog
+	// pacedProfile is --paced-profile.
+	pacedProfile string
 }
 
 func (b *bench) step(format string, a ...any) {

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -303,6 +304,9 @@ func (b *bench) mix(ctx context.Context, rs *eventstore.RawStream) error {
 	m := &Main{Config: Config{DataDir: filepath.Join(b.dir, "mix"), Listen: "127.0.0.1:0", Sync: b.sync,
 		AdminToken: "pcat_" + base64.RawURLEncoding.EncodeToString(tok[:]), NoopRoute: true},
 		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	if b.stages != nil {
+		m.Config.Observe = b.stages.observe
+	}
 	if err := m.Run(ctx); err != nil {
 		return err
 	}
@@ -381,6 +385,16 @@ func (b *bench) paced(ctx context.Context, e *mixEnv, rs *eventstore.RawStream) 
 		token uint64
 		at    int64
 	}
+	if b.pacedProfile != "" {
+		f, err := os.Create(b.pacedProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
 	// The watcher notes when the runner's position moves; an append's lag
 	// is from its ack to the first position at or past its own.
 	type mark struct {
@@ -404,6 +418,11 @@ func (b *bench) paced(ctx context.Context, e *mixEnv, rs *eventstore.RawStream) 
 	acks := make([]ack, total)
 	lat := make([]time.Duration, total)
 	var next atomic.Int64
+	var before runtimeSample
+	if b.stages != nil {
+		before = readRuntime()
+		b.stages.on.Store(true)
+	}
 	start := time.Now()
 	d, err := drive(benchMixSlots, benchMixSlots, func(w int) error {
 		s := e.slots[w]
@@ -412,7 +431,8 @@ func (b *bench) paced(ctx context.Context, e *mixEnv, rs *eventstore.RawStream) 
 			if i >= int64(total) {
 				return nil
 			}
-			time.Sleep(time.Until(start.Add(time.Duration(float64(i) / rate * float64(time.Second)))))
+			due := start.Add(time.Duration(float64(i) / rate * float64(time.Second)))
+			time.Sleep(time.Until(due))
 			t := time.Now()
 			_, res, err := e.step(ctx, s)
 			if err != nil {
@@ -420,8 +440,20 @@ func (b *bench) paced(ctx context.Context, e *mixEnv, rs *eventstore.RawStream) 
 			}
 			now := time.Now()
 			lat[i], acks[i] = now.Sub(t), ack{res.token, now.UnixNano()}
+			if b.stages != nil {
+				b.stages.observe("client_late_start", t.Sub(due))
+				b.stages.observe("client_command", now.Sub(t))
+				b.stages.observe("client_command_from_due", now.Sub(due))
+			}
 		}
 	})
+	if b.pacedProfile != "" {
+		pprof.StopCPUProfile()
+	}
+	if b.stages != nil {
+		b.stages.on.Store(false)
+		defer b.stages.report(b.log, before, readRuntime(), d)
+	}
 	if err != nil {
 		stopWatch()
 		<-watched

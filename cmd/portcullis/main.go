@@ -102,6 +102,10 @@ type Config struct {
 	// NoopRoute serves the bench's no-op route (phttp.Config.NoopRoute);
 	// no flag sets it, only the bench.
 	NoopRoute bool
+	// Observe is told how long each stage of a command and of the
+	// projection runner took (eventstore.Config.Observe, Runner.Observe,
+	// phttp.Config.Observe); no flag sets it, only the bench.
+	Observe func(stage string, d time.Duration)
 }
 
 // bindFlags registers the common flags on fs with defaults from the
@@ -144,7 +148,7 @@ func env(name, def string) string {
 
 func (c Config) storeConfig() eventstore.Config {
 	return eventstore.Config{DataDir: c.DataDir, URL: c.NATSURL, Sync: c.Sync, ListenAddr: c.NATSListen,
-		ListenUser: c.NATSUser, ListenPassword: c.NATSPassword}
+		ListenUser: c.NATSUser, ListenPassword: c.NATSPassword, Observe: c.Observe}
 }
 
 // Main is a running server: every part, opened in order by Run and closed in
@@ -212,6 +216,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.Runner, err = projections.NewRunner(m.DB, m.Store); err != nil {
 		return err
 	}
+	if m.Config.Observe != nil {
+		m.Runner.Observe(m.Config.Observe)
+	}
 	key, err := signingKey(m.Config.DataDir, m.Logger)
 	if err != nil {
 		return err
@@ -235,7 +242,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Secrets: box, Webhook: m.Config.Webhook, Deliveries: m.Deliveries, ReadOnly: m.Config.ReadOnly,
 		Checkpoints: m.Checkpoints,
 		Store:       m.Store, EventsHeartbeat: m.Config.EventsHeartbeat,
-		NoopRoute: m.Config.NoopRoute,
+		NoopRoute: m.Config.NoopRoute, Observe: m.Config.Observe,
 	})
 	m.Webhooks = phttp.NewDispatcher(phttp.DispatcherConfig{Store: m.Store, DB: m.DB, Runner: m.Runner, Commands: m.Commands,
 		Deliveries: m.Deliveries, Secrets: box, Webhook: m.Config.Webhook, Logger: m.Logger})
