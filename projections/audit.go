@@ -88,6 +88,7 @@ func (a *AuditEntry) indexValue(filter string) string {
 // entry, while in key order every insert lands after the one before it.
 type auditProjection struct {
 	counts map[string]uint64     // counter key → increment held back
+	names  fieldNames            // the records' field names, interned
 	latest map[string][]rawField // record key → fields of its newest version (nil: none, or deleted)
 	index  []auditIndexEntry     // index entries held back
 }
@@ -104,7 +105,7 @@ func (p *auditProjection) begin() {
 	clear(p.latest)
 	p.index = p.index[:0]
 	if p.counts == nil {
-		p.counts, p.latest = map[string]uint64{}, map[string][]rawField{}
+		p.counts, p.latest, p.names = map[string]uint64{}, map[string][]rawField{}, fieldNames{}
 	}
 }
 
@@ -171,7 +172,7 @@ func (p *auditProjection) changes(tx *vtx, e domain.Event) ([]AuditChange, error
 	before, seen := p.latest[rec]
 	if !seen {
 		var err error
-		if before, err = versionBefore(tx, e); err != nil {
+		if before, err = versionBefore(tx, e, p.names); err != nil {
 			return nil, err
 		}
 	}
@@ -180,14 +181,14 @@ func (p *auditProjection) changes(tx *vtx, e domain.Event) ([]AuditChange, error
 		// The version this event made, as putVersion encoded it (only it
 		// writes the history, at most once per event).
 		var err error
-		if after, err = stateFields(tx.state); err != nil {
+		if after, err = stateFields(tx.state, p.names); err != nil {
 			return nil, err
 		}
 		p.latest[rec] = after
 	} else if !seen {
 		p.latest[rec] = before
 	}
-	return auditChanges(e, before, after)
+	return auditChanges(e, before, after, p.names)
 }
 
 // bookkeeping are read-model fields that change with every event and say
@@ -205,7 +206,7 @@ var bookkeeping = []string{"version", "created_seq", "updated_at", "modified_at"
 // Records are compared field by field in their stored encoding: a field
 // whose encoding did not change is left alone without being decoded, and
 // only the fields that differ are decoded and rendered as JSON.
-func auditChanges(e domain.Event, before, after []rawField) ([]AuditChange, error) {
+func auditChanges(e domain.Event, before, after []rawField, names fieldNames) ([]AuditChange, error) {
 	if e.Type == e.Aggregate.Type+".deleted" {
 		after = nil
 	} else if after == nil {
@@ -215,7 +216,7 @@ func auditChanges(e domain.Event, before, after []rawField) ([]AuditChange, erro
 		if err != nil {
 			return nil, err
 		}
-		if after, err = rawFields(data); err != nil {
+		if after, err = rawFields(data, names); err != nil {
 			return nil, err
 		}
 		if before != nil {
@@ -233,7 +234,7 @@ func auditChanges(e domain.Event, before, after []rawField) ([]AuditChange, erro
 
 // versionBefore is the fields of a record's newest version below the
 // event's position, nil when it had none or that one marks it deleted.
-func versionBefore(tx *vtx, e domain.Event) ([]rawField, error) {
+func versionBefore(tx *vtx, e domain.Event, names fieldNames) ([]rawField, error) {
 	// Seek lands on the first at or after the position (or nothing), and
 	// the one before is older.
 	prefix := key(e.Tenant, e.Aggregate.Type, e.Aggregate.ID)
@@ -246,7 +247,7 @@ func versionBefore(tx *vtx, e domain.Event) ([]rawField, error) {
 		return nil, fmt.Errorf("projections: history: no version at %d", at)
 	}
 	// The bytes bbolt returns may move with later writes: keep a copy.
-	return versionFields(bytes.Clone(v))
+	return versionFields(bytes.Clone(v), names)
 }
 
 // rawField is one field of an encoded record: its name and its value's
@@ -257,8 +258,17 @@ type rawField struct {
 }
 
 // rawFields splits an encoded record (a msgpack map with string keys) into
-// its fields, sorted by name. The values alias b.
-func rawFields(b []byte) ([]rawField, error) {
+// its fields, sorted by name. The values alias b. names (may be nil)
+// interns the field names.
+func rawFields(b []byte, names fieldNames) ([]rawField, error) {
+	if out, ok := walkFields(b, names); ok {
+		return out, nil
+	}
+	return libraryFields(b)
+}
+
+// libraryFields is rawFields through the msgpack library's decoder.
+func libraryFields(b []byte) ([]rawField, error) {
 	r := bytes.NewReader(b)
 	d := msgpack.GetDecoder()
 	defer msgpack.PutDecoder(d)
@@ -297,22 +307,22 @@ const msgpackTrue = 0xc3
 
 // versionFields splits the record a stored history version holds into its
 // fields; a record marked deleted has none.
-func versionFields(v []byte) ([]rawField, error) {
-	ver, err := rawFields(v)
+func versionFields(v []byte, names fieldNames) ([]rawField, error) {
+	ver, err := rawFields(v, names)
 	if err != nil {
 		return nil, err
 	}
 	state, _ := findField(ver, "state")
-	return stateFields(state)
+	return stateFields(state, names)
 }
 
 // stateFields splits an encoded record into its fields; a record marked
 // deleted, or none, has none.
-func stateFields(state []byte) ([]rawField, error) {
+func stateFields(state []byte, names fieldNames) ([]rawField, error) {
 	if len(state) == 0 {
 		return nil, nil
 	}
-	fields, err := rawFields(state)
+	fields, err := rawFields(state, names)
 	if err != nil {
 		return nil, err
 	}
@@ -382,6 +392,9 @@ func rawJSON(raw []byte) ([]byte, error) {
 	case c == msgpackTrue:
 		return []byte("true"), nil
 	case c >= 0xa0 && c <= 0xbf, c == 0xd9, c == 0xda, c == 0xdb: // strings
+		if out, ok, err := stringJSON(raw); ok {
+			return out, err
+		}
 		var s string
 		if err := msgpack.Unmarshal(raw, &s); err != nil {
 			return nil, err
