@@ -189,6 +189,10 @@ type vbucket struct {
 	b      *bolt.Bucket
 	shadow *bolt.Bucket // nil: not versioned
 	t      *vtx
+	// get is the cursor Get seeks with: bbolt's own Get makes a cursor,
+	// and grows its stack, per call. A seek starts from the root, so
+	// writes in between do not disturb it.
+	get *bolt.Cursor
 }
 
 func (b *vbucket) asOf() bool { return b.shadow != nil && b.t.past }
@@ -199,7 +203,14 @@ func (b *vbucket) Get(k []byte) []byte {
 		v, _ := shadowVersionAt(b.shadow.Cursor(), shadowKey(k), b.t.asOf)
 		return v
 	}
-	return b.b.Get(k)
+	if b.get == nil {
+		b.get = b.b.Cursor()
+	}
+	// Read models hold no nested buckets: a key found is a value.
+	if found, v := b.get.Seek(k); bytes.Equal(found, k) && found != nil {
+		return v
+	}
+	return nil
 }
 
 // Put writes k and its version.
