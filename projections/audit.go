@@ -139,7 +139,7 @@ func (p *auditProjection) apply(tx *vtx, e domain.Event) error {
 	a := AuditEntry{Sequence: e.Sequence, OccurredAt: e.OccurredAt.UTC(), Tenant: e.Tenant, Actor: e.Actor,
 		Face: e.Face, RequestID: e.RequestID, EntityType: e.Aggregate.Type,
 		EntityID: e.Aggregate.ID, Action: e.Type, Changes: changes}
-	data, err := msgpack.Marshal(&a)
+	data, err := marshal(&a)
 	if err != nil {
 		return err
 	}
@@ -212,7 +212,7 @@ func auditChanges(e domain.Event, before, after []rawField, names fieldNames) ([
 	} else if after == nil {
 		// No version for this event (or one that marks the record deleted):
 		// its payload is what changed.
-		data, err := msgpack.Marshal(e.Data)
+		data, err := marshal(e.Data)
 		if err != nil {
 			return nil, err
 		}

@@ -5,6 +5,7 @@
 package projections
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -262,8 +263,23 @@ func addUint(b interface {
 	return putUint(b, k, uint64(int64(getUint(b, k))+delta))
 }
 
+// marshal is msgpack.Marshal into a buffer the size most read-model
+// values fit in: Marshal starts from an empty buffer and grows it three or
+// four times for a record, several times per event.
+func marshal(v any) ([]byte, error) {
+	enc := msgpack.GetEncoder()
+	buf := bytes.NewBuffer(make([]byte, 0, 512))
+	enc.Reset(buf)
+	err := enc.Encode(v)
+	msgpack.PutEncoder(enc)
+	if err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
 func putValue(b putter, k []byte, v any) error {
-	data, err := msgpack.Marshal(v)
+	data, err := marshal(v)
 	if err != nil {
 		return err
 	}

@@ -128,7 +128,7 @@ func hasPrefix(k, prefix []byte) bool {
 // putRecord stores a record under k and, from the same encoding, its
 // history entry after event e.
 func putRecord(tx *vtx, bucket []byte, k []byte, e domain.Event, record any) error {
-	data, err := msgpack.Marshal(record)
+	data, err := marshal(record)
 	if err != nil {
 		return err
 	}
@@ -141,7 +141,7 @@ func putRecord(tx *vtx, bucket []byte, k []byte, e domain.Event, record any) err
 // putRecordHistory writes only the history entry of a record, for read
 // models whose stored record differs from what history may show.
 func putRecordHistory(tx *vtx, e domain.Event, record any) error {
-	data, err := msgpack.Marshal(record)
+	data, err := marshal(record)
 	if err != nil {
 		return err
 	}

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vmihailenco/msgpack/v5"
-
 	"github.com/portcullis/portcullis/domain"
 )
 
@@ -197,7 +195,7 @@ func (individualsProjection) apply(tx *vtx, e domain.Event) error {
 	ind.UpdatedAt = e.OccurredAt
 	ind.Version = e.Sequence
 	// One encoding serves both the record and its history entry.
-	data, err := msgpack.Marshal(&ind)
+	data, err := marshal(&ind)
 	if err != nil {
 		return err
 	}

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vmihailenco/msgpack/v5"
-
 	"github.com/portcullis/portcullis/domain"
 )
 
@@ -135,7 +133,7 @@ func (connectionsProjection) apply(tx *vtx, e domain.Event) error {
 			return err
 		}
 	}
-	data, err := msgpack.Marshal(&c)
+	data, err := marshal(&c)
 	if err != nil {
 		return err
 	}
