@@ -45,6 +45,9 @@ type DB struct {
 	// rec records every write of the runner's transactions, while a
 	// benchmark's RebuildRecording runs (writelog.go).
 	rec *WriteLog
+	// resident keeps the file's pages that reads mapped into the process
+	// within a budget (residency.go); nil on a DB made by At.
+	resident *residency
 }
 
 // At is the read models as they stood right after position seq: every read
@@ -103,7 +106,7 @@ func openDB(path, boot string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("projections: open %s: %w", path, err)
 	}
-	db := &DB{bolt: b}
+	db := &DB{bolt: b, resident: newResidency()}
 	if boot != "" {
 		if err := markUnsynced(path, boot); err != nil {
 			b.Close()

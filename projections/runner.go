@@ -44,6 +44,10 @@ const rebuildBatch = 4 * maxBatch
 // takes (docs/performance.md, "Where a paced command's time goes").
 const commitInterval = 5 * time.Millisecond
 
+// residentCheckInterval is how often a following runner checks the read
+// models' pages resident in the process (residency.go) when no commit did.
+const residentCheckInterval = time.Second
+
 // projection is one read model: the buckets it owns and how an event changes
 // them. Apply runs inside the runner's write transaction.
 type projection interface {
@@ -72,6 +76,9 @@ type Runner struct {
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced after every commit
 	failure atomic.Pointer[error]
+	// behind is set while the runner commits full batches of a backlog;
+	// the file's pages are then left mapped until it has caught up.
+	behind atomic.Bool
 	// observe, when set (Observe), is told how long each stage took.
 	observe func(stage string, d time.Duration)
 }
@@ -141,6 +148,26 @@ func (r *Runner) WaitFor(ctx context.Context, seq uint64) error {
 // Run follows the log until ctx ends. Its error is also kept for Err, so
 // readiness can report a projection that stopped.
 func (r *Runner) Run(ctx context.Context) error {
+	// Reads map the file's pages in as well as commits do: while the
+	// runner follows, the budget is also checked when no event comes.
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	wg.Go(func() {
+		t := time.NewTicker(residentCheckInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				if !r.behind.Load() {
+					r.db.trimResident()
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	})
 	err := r.follow(ctx, 0, nil, maxBatch)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		r.failure.Store(&err)
@@ -276,6 +303,17 @@ func (r *Runner) follow(ctx context.Context, target uint64, progress Progress, b
 			}
 			lastCommit = time.Now()
 			lastTook = lastCommit.Sub(began)
+			// The file's pages mapped in are dropped once caught up, not
+			// while behind: a rebuild touches most of the file in every
+			// few transactions, and dropping between them would fault
+			// the same pages back in over and over (residency.go).
+			r.behind.Store(!caughtUp)
+			switch {
+			case done:
+				r.db.dropResident()
+			case caughtUp && target == 0:
+				r.db.trimResident()
+			}
 			last := batch[len(batch)-1].Sequence
 			batch = batch[:0]
 			if progress != nil && (done || time.Since(lastReport) > 200*time.Millisecond) {

@@ -177,8 +177,8 @@ func (r *benchReport) writeTable(w io.Writer) {
 	}
 	if r.Memory != nil {
 		m := r.Memory
-		fmt.Fprintf(w, "\nmemory after %d events and a full rebuild: VmHWM %.0f MiB (peak), VmRSS %.0f MiB (now: anon %.0f, mapped files %.0f); Go heap in use %.0f MiB; read models file %.0f MiB\n",
-			m.Events, m.HWMMiB, m.RSSMiB, m.AnonMiB, m.FileMiB, m.GoHeapMiB, m.ReadModelsMiB)
+		fmt.Fprintf(w, "\nmemory after %d events and a full rebuild: VmHWM %.0f MiB (peak; sampled peaks anon %.0f, mapped files %.0f), VmRSS %.0f MiB (now: anon %.0f, mapped files %.0f); Go heap in use %.0f MiB; read models file %.0f MiB; memory limit %.0f MiB, %d GCs, mapped budget %.0f MiB\n",
+			m.Events, m.HWMMiB, m.PeakAnonMiB, m.PeakFileMiB, m.RSSMiB, m.AnonMiB, m.FileMiB, m.GoHeapMiB, m.ReadModelsMiB, m.MemoryLimitMiB, m.GCs, m.MappedBudgetMiB)
 	}
 	fmt.Fprintf(w, "\n%-42s %8s %8s  %s\n", "RATIO", "VALUE", "GOAL", "")
 	for _, x := range r.ratios {
@@ -219,7 +219,17 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	asofMillion := fs.Bool("asof-million", false, "also time as_of and audit queries over read models of 1M events (takes minutes)")
 	asofOnly := fs.Bool("asof-only", false, "run only the time-travel part (10k events, and 1M with --asof-million; with --read-sizes, the reads too)")
 	readSizes := fs.String("read-sizes", "", "also time the credential lists, stats and suggestion on read models of these sizes, e.g. 10000,1000000 (built straight through the projection; 1M takes minutes)")
+	millionN := fs.Int("million-events", benchMillionEvents, "how many events --million appends, fewer to compare variants quickly (the goal is judged at 1000000)")
+	budget := fs.String("mapped-budget", env("PORTCULLIS_MAPPED_BUDGET", ""), mappedBudgetUsage)
+	memoryLimit := fs.String("memory-limit", env("PORTCULLIS_MEMORY_LIMIT", ""), memoryLimitUsage)
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := applyMemoryLimit(*memoryLimit); err != nil {
+		return err
+	}
+	mapped, err := mappedBudget(*budget)
+	if err != nil {
 		return err
 	}
 	if *n < 1 {
@@ -266,7 +276,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	b := &bench{start: time.Now(), dir: dir, n: *n, sync: *syncMode, log: stderr, spent: map[string]*benchSpent{},
-		mixTimes: newMixTimes(*mixTime), memProfile: *memProfile, pacedProfile: *pacedProfile}
+		mixTimes: newMixTimes(*mixTime), memProfile: *memProfile, pacedProfile: *pacedProfile, millionN: *millionN, mappedBudget: mapped}
 	if *stages {
 		b.stages = newStageLog()
 	}
@@ -402,13 +412,18 @@ type benchSpent struct {
 type bench struct {
 	start    time.Time
 	mixTimes mixTimes
-	// memProfile is --memprofile; --million also writes <it>.million.
+	// memProfile is --memprofile; --million also writes <it>.append and
+	// <it>.million.
 	memProfile string
-	dir        string
-	n          int
-	sync       string
-	log        io.Writer
-	spent      map[string]*benchSpent
+	// millionN is how many events --million appends (--million-events).
+	millionN int
+	// mappedBudget is --mapped-budget, for the --million rebuild.
+	mappedBudget int64
+	dir          string
+	n            int
+	sync         string
+	log          io.Writer
+	spent        map[string]*benchSpent
 	// stages, with --stages, records the paced mix's stage times.
 	stages *stageLog
 	// pacedProfile is --paced-profile.

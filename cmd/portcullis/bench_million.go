@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -53,6 +55,17 @@ type benchMemory struct {
 	FileMiB       float64 `json:"rss_file_mib"`
 	GoHeapMiB     float64 `json:"go_heap_inuse_mib"`
 	ReadModelsMiB float64 `json:"read_models_file_mib"`
+	// PeakAnonMiB and PeakFileMiB are the most of each seen by sampling
+	// every 100 ms through the run (VmHWM is their sum's peak, exactly).
+	PeakAnonMiB float64 `json:"peak_rss_anon_mib"`
+	PeakFileMiB float64 `json:"peak_rss_file_mib"`
+	// MemoryLimitMiB is the Go heap's soft limit (--memory-limit), 0 for
+	// none; GCs is how many collections the run took.
+	MemoryLimitMiB float64 `json:"memory_limit_mib"`
+	GCs            uint32  `json:"gcs"`
+	// MappedBudgetMiB is --mapped-budget, 0 when the read models' pages
+	// are never dropped.
+	MappedBudgetMiB float64 `json:"mapped_budget_mib"`
 }
 
 // benchMillionFigures are the figures of this file, in report order.
@@ -73,8 +86,15 @@ func (b *bench) millionEvents(ctx context.Context) (*benchMemory, error) {
 		return nil, err
 	}
 	defer store.Close()
-	b.step("million: appending %d events, %d per append", benchMillionEvents, benchMillionBatch)
-	batches := benchMillionEvents / benchMillionBatch
+	peaks := sampleRSS(ctx)
+	defer peaks()
+	total := b.millionN
+	if total <= 0 {
+		total = benchMillionEvents
+	}
+	every := max(total/10, benchMillionBatch) // progress lines
+	b.step("million: appending %d events, %d per append", total, benchMillionBatch)
+	batches := max(total/benchMillionBatch, 1)
 	gen := newMillionGen()
 	// Batches are made by one goroutine (the generator keeps who is alive)
 	// and appended by four, so the writer always has the next one waiting.
@@ -95,8 +115,8 @@ func (b *bench) millionEvents(ctx context.Context) (*benchMemory, error) {
 			if _, err := store.Append(ctx, events, nil); err != nil {
 				return err
 			}
-			if n := appended.Add(int64(len(events))); n%100_000 == 0 {
-				b.step("million: %d appended", n)
+			if n := appended.Add(int64(len(events))); n%int64(every) == 0 {
+				b.step("million: %d appended%s", n, rssNow())
 			}
 		}
 		return nil
@@ -105,12 +125,20 @@ func (b *bench) millionEvents(ctx context.Context) (*benchMemory, error) {
 		return nil, fmt.Errorf("bench: million append: %w", err)
 	}
 	b.spent["million_append"] = &benchSpent{count: int(appended.Load()), d: d}
+	if b.memProfile != "" {
+		// What the append phase holds, before the rebuild.
+		runtime.GC()
+		if err := writeHeapProfile(b.memProfile + ".append"); err != nil {
+			return nil, err
+		}
+	}
 
 	db, err := projections.OpenDB(filepath.Join(dir, "readmodels.db"))
 	if err != nil {
 		return nil, err
 	}
 	defer db.Close()
+	db.SetMappedBudget(b.mappedBudget)
 	runner, err := projections.NewRunner(db, store)
 	if err != nil {
 		return nil, err
@@ -118,8 +146,8 @@ func (b *bench) millionEvents(ctx context.Context) (*benchMemory, error) {
 	b.step("million: rebuilding the read models")
 	t := time.Now()
 	if err := runner.Rebuild(ctx, func(pos, target uint64) {
-		if pos%100_000 < 2000 {
-			b.step("million: rebuild at %d of %d", pos, target)
+		if pos%uint64(every) < 2000 {
+			b.step("million: rebuild at %d of %d%s", pos, target, rssNow())
 		}
 	}); err != nil {
 		return nil, err
@@ -137,13 +165,18 @@ func (b *bench) millionEvents(ctx context.Context) (*benchMemory, error) {
 			return nil, err
 		}
 	}
+	peakAnon, peakFile := peaks()
 	mem := &benchMemory{Events: int(appended.Load()), HWMMiB: status["VmHWM"], RSSMiB: status["VmRSS"],
-		AnonMiB: status["RssAnon"], FileMiB: status["RssFile"], GoHeapMiB: float64(ms.HeapInuse) / (1 << 20)}
+		AnonMiB: status["RssAnon"], FileMiB: status["RssFile"], GoHeapMiB: float64(ms.HeapInuse) / (1 << 20),
+		PeakAnonMiB: peakAnon, PeakFileMiB: peakFile, GCs: ms.NumGC, MappedBudgetMiB: float64(b.mappedBudget) / (1 << 20)}
+	if limit := debug.SetMemoryLimit(-1); limit < math.MaxInt64 {
+		mem.MemoryLimitMiB = float64(limit) / (1 << 20)
+	}
 	if fi, err := os.Stat(filepath.Join(dir, "readmodels.db")); err == nil {
 		mem.ReadModelsMiB = float64(fi.Size()) / (1 << 20)
 	}
-	b.step("million: VmHWM %.0f MiB, VmRSS %.0f MiB (anon %.0f, file %.0f), Go heap %.0f MiB, read models %.0f MiB",
-		mem.HWMMiB, mem.RSSMiB, mem.AnonMiB, mem.FileMiB, mem.GoHeapMiB, mem.ReadModelsMiB)
+	b.step("million: VmHWM %.0f MiB (sampled peaks: anon %.0f, file %.0f), VmRSS %.0f MiB (anon %.0f, file %.0f), Go heap %.0f MiB, read models %.0f MiB, memory limit %.0f MiB, %d GCs, mapped budget %.0f MiB",
+		mem.HWMMiB, mem.PeakAnonMiB, mem.PeakFileMiB, mem.RSSMiB, mem.AnonMiB, mem.FileMiB, mem.GoHeapMiB, mem.ReadModelsMiB, mem.MemoryLimitMiB, mem.GCs, mem.MappedBudgetMiB)
 	return mem, nil
 }
 
@@ -189,6 +222,43 @@ func (g *millionGen) batch(n int) []domain.Event {
 		out = append(out, e)
 	}
 	return out
+}
+
+// sampleRSS reads RssAnon and RssFile every 100 ms until ctx ends or the
+// returned function is called, which returns the most of each it saw.
+func sampleRSS(ctx context.Context) func() (anon, file float64) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	var peakAnon, peakFile float64
+	go func() {
+		defer close(done)
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if s, err := procStatusMiB("RssAnon", "RssFile"); err == nil {
+				peakAnon, peakFile = max(peakAnon, s["RssAnon"]), max(peakFile, s["RssFile"])
+			}
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return func() (float64, float64) {
+		cancel()
+		<-done
+		return peakAnon, peakFile
+	}
+}
+
+// rssNow is the resident set now, for the progress lines.
+func rssNow() string {
+	s, err := procStatusMiB("RssAnon", "RssFile")
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf(" (RssAnon %.0f MiB, RssFile %.0f MiB)", s["RssAnon"], s["RssFile"])
 }
 
 // procStatusMiB reads the named fields (kB) of /proc/self/status, in MiB.

@@ -78,6 +78,13 @@ type Config struct {
 	// environment only.
 	NATSUser, NATSPassword string
 	AdminToken             string // from PORTCULLIS_ADMIN_TOKEN only: a flag would show in ps
+	// MemoryLimit is the Go heap's soft limit (memlimit.go), applied by
+	// the subcommands that run the server or a rebuild, never by Main,
+	// which tests share in one process.
+	MemoryLimit string
+	// MappedBudget is how much of the read-model file stays mapped in
+	// before it is dropped (memlimit.go); empty for the default.
+	MappedBudget string
 	// RateLimit and RateBurst bound each authenticated caller (requests/s,
 	// 0 = the default, negative = off); TokenRateLimit bounds each client
 	// address on the OAuth2 token endpoint.
@@ -128,6 +135,8 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	c.bindWebhookFlags(fs)
 	c.bindAuditFlags(fs)
 	c.AdminToken = os.Getenv("PORTCULLIS_ADMIN_TOKEN")
+	fs.StringVar(&c.MemoryLimit, "memory-limit", env("PORTCULLIS_MEMORY_LIMIT", ""), memoryLimitUsage)
+	fs.StringVar(&c.MappedBudget, "mapped-budget", env("PORTCULLIS_MAPPED_BUDGET", ""), mappedBudgetUsage)
 }
 
 func envFloat(name string, def float64) float64 {
@@ -194,9 +203,14 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	budget, err := mappedBudget(m.Config.MappedBudget)
+	if err != nil {
+		return err
+	}
 	if m.DB, err = projections.OpenDB(filepath.Join(m.Config.DataDir, "readmodels.db")); err != nil {
 		return err
 	}
+	m.DB.SetMappedBudget(budget)
 	if m.Outcomes, err = projections.OpenOutcomes(filepath.Join(m.Config.DataDir, "idempotency.db"), 24*time.Hour); err != nil {
 		return err
 	}

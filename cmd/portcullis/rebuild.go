@@ -22,11 +22,19 @@ func runRebuild(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if err := applyMemoryLimit(c.MemoryLimit); err != nil {
+		return err
+	}
+	budget, err := mappedBudget(c.MappedBudget)
+	if err != nil {
+		return err
+	}
 	db, err := projections.OpenDB(filepath.Join(c.DataDir, "readmodels.db"))
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	db.SetMappedBudget(budget)
 	store, err := eventstore.Open(ctx, c.storeConfig())
 	if err != nil {
 		return err

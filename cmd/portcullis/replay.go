@@ -44,6 +44,9 @@ func runReplay(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if err := applyMemoryLimit(c.MemoryLimit); err != nil {
+		return err
+	}
 	until, pos, err := parseReplayTo(to)
 	if err != nil {
 		return err

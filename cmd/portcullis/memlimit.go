@@ -1,0 +1,86 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"runtime/debug"
+	"strconv"
+	"strings"
+
+	"github.com/portcullis/portcullis/projections"
+)
+
+// The Go heap's soft limit (runtime/debug.SetMemoryLimit).
+//
+// By default the collector lets the heap grow to twice what was live after
+// the last collection. A rebuild of 1M events left ~164 MiB live and
+// ~430-530 MiB resident (docs/performance.md, issue 9's 500 MiB). With a
+// limit, the collector runs earlier when the heap nears it, and returns
+// freed memory to the system sooner; past it, it runs more often but
+// never spends more than about half the CPU on it (Go's own cap), so a
+// limit below what is live slows the process rather than stopping it.
+
+// defaultMemoryLimit applies when neither --memory-limit nor
+// PORTCULLIS_MEMORY_LIMIT nor Go's own GOMEMLIMIT says otherwise.
+const defaultMemoryLimit = "384MiB"
+
+// memoryLimitUsage is the flag's help, shared by the subcommands that take it.
+const memoryLimitUsage = "soft limit of the Go heap, e.g. 384MiB or 1GiB; off for none; empty: GOMEMLIMIT if set, else " +
+	defaultMemoryLimit + " (env PORTCULLIS_MEMORY_LIMIT)"
+
+// applyMemoryLimit sets the process's soft memory limit from the flag's
+// value: a size, "off", or empty for GOMEMLIMIT or the default.
+func applyMemoryLimit(value string) error {
+	if value == "" {
+		if os.Getenv("GOMEMLIMIT") != "" {
+			return nil // the runtime has applied it
+		}
+		value = defaultMemoryLimit
+	}
+	n, err := parseSize(value, math.MaxInt64)
+	if err != nil {
+		return fmt.Errorf("memory limit: %w", err)
+	}
+	debug.SetMemoryLimit(n)
+	return nil
+}
+
+// The read models' pages mapped into the process (projections'
+// residency.go): bbolt maps the whole file, and what a rebuild or a read
+// touched stays resident until dropped.
+
+// mappedBudgetUsage is the flag's help.
+const mappedBudgetUsage = "how much of the read-model file's pages the process keeps mapped before dropping them (they stay in the page cache), e.g. 64MiB; off keeps them all, which rebuilds faster (env PORTCULLIS_MAPPED_BUDGET)"
+
+// mappedBudget reads --mapped-budget: empty for the default, "off" for 0.
+func mappedBudget(value string) (int64, error) {
+	if value == "" {
+		return projections.DefaultMappedBudget, nil
+	}
+	n, err := parseSize(value, 0)
+	if err != nil {
+		return 0, fmt.Errorf("mapped budget: %w", err)
+	}
+	return n, nil
+}
+
+// parseSize reads a size in bytes with an optional binary suffix (KiB,
+// MiB, GiB, as GOMEMLIMIT takes), or "off", which is off.
+func parseSize(value string, off int64) (int64, error) {
+	if value == "off" {
+		return off, nil
+	}
+	unit := int64(1)
+	num := value
+	for suffix, u := range map[string]int64{"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30} {
+		if s, ok := strings.CutSuffix(value, suffix); ok {
+			num, unit = s, u
+		}
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
+	if err != nil || n <= 0 || n > math.MaxInt64/unit {
+		return 0, fmt.Errorf("%q: want a positive size such as 384MiB or 1GiB, or off", value)
+	}
+	return n * unit, nil
+}
