@@ -214,7 +214,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	webhooksOnly := fs.Bool("webhooks-only", false, "run only the webhook part (raw POSTs, delivery, lag), for iteration on webhook delivery")
 	mixTime := fs.Duration("mix-time", benchMixTime, "how long each client count runs the command mix; reads, no-op and the paced run are sized from it")
 	stages := fs.Bool("stages", false, "time each stage of the paced mix's commands and of the projection runner, and print them (with the Go runtime's scheduling delays and GC) to stderr")
-	pacedProfile := fs.String("paced-profile", "", "write a CPU profile of the paced mix alone to this file (not with --cpuprofile)")
+	pacedProfile := fs.String("paced-profile", "", "write a CPU profile of the paced mix alone to this file, and its lock contention to <file>.mutex (not with --cpuprofile)")
 	million := fs.Bool("million", false, "also append 1M events through the append path, rebuild the read models from them, and report the resident memory (takes minutes)")
 	asofMillion := fs.Bool("asof-million", false, "also time as_of and audit queries over read models of 1M events (takes minutes)")
 	asofOnly := fs.Bool("asof-only", false, "run only the time-travel part (10k events, and 1M with --asof-million; with --read-sizes, the reads too)")

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -394,6 +395,15 @@ func (b *bench) paced(ctx context.Context, e *mixEnv, rs *eventstore.RawStream) 
 		if err := pprof.StartCPUProfile(f); err != nil {
 			return err
 		}
+		// Lock contention of the same run goes beside it, as <file>.mutex.
+		runtime.SetMutexProfileFraction(10)
+		defer func() {
+			runtime.SetMutexProfileFraction(0)
+			if mf, err := os.Create(b.pacedProfile + ".mutex"); err == nil {
+				_ = pprof.Lookup("mutex").WriteTo(mf, 0)
+				mf.Close()
+			}
+		}()
 	}
 	// The watcher notes when the runner's position moves; an append's lag
 	// is from its ack to the first position at or past its own.
