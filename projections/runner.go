@@ -21,11 +21,12 @@ const maxBatch = 2000
 
 // rebuildBatch is maxBatch for a rebuild, which nobody reads while it runs
 // (it runs before the server serves, or offline). Four times as many
-// events per transaction rewrite the pages they share (counters, indexes,
-// the tails of the position-keyed buckets) once instead of four times: on
-// the scenario mix's log a bare bbolt replay of the rebuild's writes went
-// from ~22k to ~39k events/s (cmd/portcullis bench, raw_bbolt_replay).
-const rebuildBatch = 4 * maxBatch
+// events per transaction made a bare bbolt replay of the scenario mix's
+// rebuild ~1.4× faster (docs/performance.md, "The ceiling of the apply"),
+// but a rebuild of 1M events then peaked at 3.4 GiB resident with a read-
+// model file of 2.7 GiB, against issue 9's memory goal: it stays at
+// maxBatch until that is measured side by side.
+const rebuildBatch = maxBatch
 
 // commitInterval is the least time between two commits of a caught-up
 // runner whose commits fsync. An event that finds the runner idle for
