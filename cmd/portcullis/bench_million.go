@@ -321,6 +321,8 @@ func mixRatios(r *benchReport, mem *benchMemory) {
 	}
 	if mem != nil {
 		r.ceiling("million_vm_hwm_vs_500mib", mem.HWMMiB/benchMillionLimitMiB, 1)
+		// The words: the resident set after the rebuild.
+		r.ceiling("million_vm_rss_after_vs_500mib", mem.RSSMiB/benchMillionLimitMiB, 1)
 		// Without the pages of mapped files, which the kernel may drop.
 		r.ratios = append(r.ratios, benchRatio{name: "million_rss_anon_vs_500mib", Value: mem.AnonMiB / benchMillionLimitMiB})
 	}
