@@ -14,20 +14,22 @@ import (
 // The Go heap's soft limit (runtime/debug.SetMemoryLimit).
 //
 // By default the collector lets the heap grow to twice what was live after
-// the last collection. A rebuild of 1M events left ~164 MiB live and
-// ~430-530 MiB resident (docs/performance.md, issue 9's 500 MiB). With a
-// limit, the collector runs earlier when the heap nears it, and returns
-// freed memory to the system sooner; past it, it runs more often but
-// never spends more than about half the CPU on it (Go's own cap), so a
-// limit below what is live slows the process rather than stopping it.
+// the last collection. With a limit, the collector runs earlier when the
+// heap nears it, and returns freed memory to the system sooner; past it,
+// it runs nearly all the time, capped at about half the CPU (Go's own
+// guard). A rebuild of 1M events with 2000 events per transaction left
+// ~150 MiB live, and 384 MiB kept its RssAnon near 400 MiB; with 8000 per
+// transaction (e87727f) ~530 MiB is live during a rebuild, and the same
+// limit made the collector run 3012 times and the rebuild ~3x slower for
+// no gain (docs/performance.md). So there is no limit unless asked for.
 
 // defaultMemoryLimit applies when neither --memory-limit nor
 // PORTCULLIS_MEMORY_LIMIT nor Go's own GOMEMLIMIT says otherwise.
-const defaultMemoryLimit = "384MiB"
+const defaultMemoryLimit = "off"
 
 // memoryLimitUsage is the flag's help, shared by the subcommands that take it.
 const memoryLimitUsage = "soft limit of the Go heap, e.g. 384MiB or 1GiB; off for none; empty: GOMEMLIMIT if set, else " +
-	defaultMemoryLimit + " (env PORTCULLIS_MEMORY_LIMIT)"
+	defaultMemoryLimit + "; keep it above what a rebuild holds live, or the collector runs without pause (env PORTCULLIS_MEMORY_LIMIT)"
 
 // applyMemoryLimit sets the process's soft memory limit from the flag's
 // value: a size, "off", or empty for GOMEMLIMIT or the default.
