@@ -18,14 +18,15 @@ import (
 // heap nears it, and returns freed memory to the system sooner; past it,
 // it runs nearly all the time, capped at about half the CPU (Go's own
 // guard). A rebuild of 1M events with 2000 events per transaction left
-// ~150 MiB live, and 384 MiB kept its RssAnon near 400 MiB; with 8000 per
-// transaction (e87727f) ~530 MiB is live during a rebuild, and the same
-// limit made the collector run 3012 times and the rebuild ~3x slower for
-// no gain (docs/performance.md). So there is no limit unless asked for.
+// ~150 MiB live, and 384 MiB kept its RssAnon near 400 MiB (without it:
+// 427-529 MiB). With 8000 per transaction (e87727f, reverted by 8e96199)
+// ~530 MiB was live during the rebuild, and the same limit made the
+// collector run 3012 times and the rebuild ~3x slower (docs/performance.md):
+// a limit must stay above what a rebuild holds live.
 
 // defaultMemoryLimit applies when neither --memory-limit nor
 // PORTCULLIS_MEMORY_LIMIT nor Go's own GOMEMLIMIT says otherwise.
-const defaultMemoryLimit = "off"
+const defaultMemoryLimit = "384MiB"
 
 // memoryLimitUsage is the flag's help, shared by the subcommands that take it.
 const memoryLimitUsage = "soft limit of the Go heap, e.g. 384MiB or 1GiB; off for none; empty: GOMEMLIMIT if set, else " +
