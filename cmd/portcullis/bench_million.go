@@ -41,9 +41,9 @@ const benchMillionLimitMiB = 500
 // benchMemory is the resident memory after --million.
 type benchMemory struct {
 	Events int `json:"events"`
-	// HWMMiB is VmHWM, the most the process ever had resident (the goal is
-	// judged by it: the resident set never went above it); RSSMiB is VmRSS
-	// at the end.
+	// HWMMiB is VmHWM, the most the process ever had resident, mapped
+	// file pages included; RSSMiB is VmRSS at the end (the goal is judged
+	// by it and by PeakAnonMiB).
 	HWMMiB float64 `json:"vm_hwm_mib"`
 	RSSMiB float64 `json:"vm_rss_mib"`
 	// AnonMiB and FileMiB split VmRSS (RssAnon, RssFile): memory the
@@ -320,10 +320,15 @@ func mixRatios(r *benchReport, mem *benchMemory) {
 		r.ceiling("projection_lag_p99_vs_consume_commit", r.figureP99("projection_lag")/bound, 2)
 	}
 	if mem != nil {
-		r.ceiling("million_vm_hwm_vs_500mib", mem.HWMMiB/benchMillionLimitMiB, 1)
-		// The issue's words: the resident set after the rebuild.
+		// The verdicts: the issue's words (the resident set after the
+		// rebuild), and the most memory the process owned at any moment
+		// (RssAnon's peak: what it cannot give back).
 		r.ceiling("million_vm_rss_after_vs_500mib", mem.RSSMiB/benchMillionLimitMiB, 1)
-		// Without the pages of mapped files, which the kernel may drop.
-		r.ratios = append(r.ratios, benchRatio{name: "million_rss_anon_vs_500mib", Value: mem.AnonMiB / benchMillionLimitMiB})
+		r.ceiling("million_peak_rss_anon_vs_500mib", mem.PeakAnonMiB/benchMillionLimitMiB, 1)
+		// Reported: the peak with the read models' clean mapped pages,
+		// which the kernel may drop at will (docs/performance.md, Memory).
+		r.ratios = append(r.ratios,
+			benchRatio{name: "million_vm_hwm_vs_500mib", Value: mem.HWMMiB / benchMillionLimitMiB},
+			benchRatio{name: "million_rss_anon_vs_500mib", Value: mem.AnonMiB / benchMillionLimitMiB})
 	}
 }
