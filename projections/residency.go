@@ -37,7 +37,12 @@ import (
 // have grown by the budget since the last drop, which /proc/self/statm
 // tells cheaply. The floor is what stayed resident right after the last
 // drop (the binary's own pages, other mapped files), so the budget is
-// about what can be dropped. A budget of 0 turns the drops off.
+// about what can be dropped. A budget of 0, the default, turns these
+// drops off: a following runner's commits write new pages all over the
+// file (~180 KB of pages per event in the bench mix), so a 64 MiB budget
+// filled about every 100 ms and every page then faulted back; that raised
+// the mix's projection lag p50 from 11-14 ms to 81-154 ms
+// (docs/performance.md, Memory).
 //
 // While the runner works through a backlog (a rebuild, a start far
 // behind) it does not drop: each transaction of 2000 events touches
@@ -46,11 +51,12 @@ import (
 // events), and dropping between transactions made every touch fault the
 // page back (~2 µs each here): a rebuild took 2.2× as long, for a peak
 // that was still one transaction's pages. It drops them all once the
-// backlog is done (docs/performance.md).
+// backlog is done, whatever the budget (docs/performance.md).
 
-// DefaultMappedBudget is the budget a DB starts with: small beside the
-// 500 MiB of issue 9.
-const DefaultMappedBudget = 64 << 20
+// DefaultMappedBudget is the budget a DB starts with: none, so a following
+// runner never drops (see above); a rebuild or catch-up still drops at its
+// end.
+const DefaultMappedBudget = 0
 
 // statmFile tells the process's resident pages; its third field counts
 // the pages of mapped files (and shared memory).
@@ -90,7 +96,7 @@ func (db *DB) trimResident() {
 }
 
 // dropResident drops the read models' pages from the mapping whatever the
-// budget (unless it is 0): a backlog is done.
+// budget: a backlog is done.
 func (db *DB) dropResident() {
 	r := db.resident
 	if r == nil {
@@ -98,7 +104,7 @@ func (db *DB) dropResident() {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.off || r.budget <= 0 {
+	if r.off {
 		return
 	}
 	r.drop(db)

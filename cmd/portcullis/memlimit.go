@@ -54,7 +54,7 @@ func applyMemoryLimit(value string) error {
 // touched stays resident until dropped.
 
 // mappedBudgetUsage is the flag's help.
-const mappedBudgetUsage = "how much of the read-model file's pages the process keeps mapped before dropping them (they stay in the page cache), e.g. 64MiB; off keeps them all, which rebuilds faster (env PORTCULLIS_MAPPED_BUDGET)"
+const mappedBudgetUsage = "how much more of the read-model file's pages a following runner lets the process map before dropping them (they stay in the page cache), e.g. 256MiB; off (the default) never drops while following, which keeps the projection lag low; a rebuild or catch-up drops them at its end either way (env PORTCULLIS_MAPPED_BUDGET)"
 
 // mappedBudget reads --mapped-budget: empty for the default, "off" for 0.
 func mappedBudget(value string) (int64, error) {
