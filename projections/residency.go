@@ -74,38 +74,32 @@ type residency struct {
 // trimResident drops the read models' pages from the mapping when the
 // process's mapped file pages have outgrown the budget. It never fails the
 // caller: a kernel that refuses turns it off for this DB.
-func (db *DB) trimResident() {
-	r := db.resident
-	if r == nil {
-		return
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.off || r.budget <= 0 {
-		return
-	}
-	now, err := residentFileBytes()
-	if err != nil {
-		r.off = true
-		return
-	}
-	if now < r.floor+r.budget {
-		return
-	}
-	r.drop(db)
-}
+func (db *DB) trimResident() { db.shedResident(false) }
 
 // dropResident drops the read models' pages from the mapping whatever the
 // budget: a backlog is done.
-func (db *DB) dropResident() {
+func (db *DB) dropResident() { db.shedResident(true) }
+
+// shedResident drops the pages when forced or over the budget.
+func (db *DB) shedResident(force bool) {
 	r := db.resident
 	if r == nil {
 		return
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.off {
+	if r.off || (!force && r.budget <= 0) {
 		return
+	}
+	if !force {
+		now, err := residentFileBytes()
+		if err != nil {
+			r.off = true
+			return
+		}
+		if now < r.floor+r.budget {
+			return
+		}
 	}
 	r.drop(db)
 }
