@@ -20,11 +20,20 @@ import (
 // commit to those exact bytes.
 const ChainHeader = "Pc-Chain"
 
-// chainVersion is the first field of a link: how its hash was computed.
-const chainVersion = "1"
+// Versions of a link, its first field: how its hash was computed. A
+// version 2 link also commits to the message's frame (parts.go), so a part
+// or void header cannot be added, changed or removed unseen.
+const (
+	chainVersion       = "1"
+	chainVersionFramed = "2"
+)
 
-// chainDomain separates this hash from any other SHA-256 of the same bytes.
-const chainDomain = "portcullis/chain/v1\n"
+// chainDomain and chainDomainFramed separate these hashes from any other
+// SHA-256 of the same bytes.
+const (
+	chainDomain       = "portcullis/chain/v1\n"
+	chainDomainFramed = "portcullis/chain/v2\n"
+)
 
 // Hash is a SHA-256 digest in the chain.
 type Hash [sha256.Size]byte
@@ -51,16 +60,33 @@ func ParseHash(s string) (Hash, error) {
 //	        len(subject) as 4 bytes big-endian ‖ subject ‖ data)
 //
 // data is the stored message body, the msgpack envelope exactly as
-// appended; the chain header itself is not part of it.
-func chainHash(prev Hash, seq uint64, subject string, data []byte) Hash {
+// appended; the chain header itself is not part of it. A framed message
+// (a part of a command, or a void marker: parts.go) is hashed as
+//
+//	SHA-256("portcullis/chain/v2\n" ‖ prev ‖ seq as 8 bytes big-endian ‖
+//	        len(subject) as 4 bytes big-endian ‖ subject ‖
+//	        len(frame) as 4 bytes big-endian ‖ frame ‖ data)
+//
+// where frame is frame.hashed(), e.g. "part 1/2" or "void 41".
+func chainHash(prev Hash, seq uint64, subject, frame string, data []byte) Hash {
 	h := sha256.New()
 	var n [12]byte
 	binary.BigEndian.PutUint64(n[:8], seq)
 	binary.BigEndian.PutUint32(n[8:], uint32(len(subject)))
-	h.Write([]byte(chainDomain))
+	if frame == "" {
+		h.Write([]byte(chainDomain))
+	} else {
+		h.Write([]byte(chainDomainFramed))
+	}
 	h.Write(prev[:])
 	h.Write(n[:])
 	h.Write([]byte(subject))
+	if frame != "" {
+		var l [4]byte
+		binary.BigEndian.PutUint32(l[:], uint32(len(frame)))
+		h.Write(l[:])
+		h.Write([]byte(frame))
+	}
 	h.Write(data)
 	var out Hash
 	h.Sum(out[:0])
@@ -70,13 +96,18 @@ func chainHash(prev Hash, seq uint64, subject string, data []byte) Hash {
 // link is the content of a chain header: the position the event was
 // chained at, the link of the event before it and its own.
 type link struct {
-	Seq  uint64
-	Prev Hash
-	Hash Hash
+	Framed bool // version 2: the hash covers the frame
+	Seq    uint64
+	Prev   Hash
+	Hash   Hash
 }
 
 func (l link) String() string {
-	return chainVersion + " " + strconv.FormatUint(l.Seq, 10) + " " + l.Prev.String() + " " + l.Hash.String()
+	v := chainVersion
+	if l.Framed {
+		v = chainVersionFramed
+	}
+	return v + " " + strconv.FormatUint(l.Seq, 10) + " " + l.Prev.String() + " " + l.Hash.String()
 }
 
 // parseLink reads a chain header; ok is false when there is none.
@@ -86,9 +117,10 @@ func parseLink(h nats.Header) (l link, ok bool, err error) {
 		return l, false, nil
 	}
 	f := strings.Fields(v)
-	if len(f) != 4 || f[0] != chainVersion {
+	if len(f) != 4 || (f[0] != chainVersion && f[0] != chainVersionFramed) {
 		return l, true, fmt.Errorf("malformed chain header %q", v)
 	}
+	l.Framed = f[0] == chainVersionFramed
 	if l.Seq, err = strconv.ParseUint(f[1], 10, 64); err != nil {
 		return l, true, fmt.Errorf("malformed chain header %q", v)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -79,6 +80,8 @@ type Durable struct {
 	name string
 	cons jetstream.Consumer
 	it   jetstream.MessagesContext
+	// stopped ends a wait for the rest of a command (waitFate).
+	stopped atomic.Bool
 }
 
 // OpenDurable creates the durable consumer if it does not exist and starts
@@ -184,9 +187,11 @@ type SubjectSeq struct {
 
 // SubjectSequences lists the events of subject (which may be a wildcard)
 // after after and up to upto, in order: which events of which aggregates
-// lie in a range of the log, read with direct gets and no consumer.
+// lie in a range of the log, read with direct gets and no consumer. Void
+// markers and the parts they void are not events (parts.go); a part whose
+// command is still being stored is listed.
 func (s *Store) SubjectSequences(ctx context.Context, subject string, after, upto uint64) ([]SubjectSeq, error) {
-	var out []SubjectSeq
+	var stored []*jetstream.RawStreamMsg
 	next := after + 1
 	for next <= upto {
 		msgs, err := jetstreamext.GetBatch(ctx, s.js, StreamName, 256,
@@ -203,15 +208,33 @@ func (s *Store) SubjectSequences(ctx context.Context, subject string, after, upt
 				return nil, fmt.Errorf("eventstore: sequences of %s: %w", subject, err)
 			}
 			if m.Sequence > upto {
-				return out, nil
+				break
 			}
-			out = append(out, SubjectSeq{Subject: m.Subject, Seq: m.Sequence})
+			stored = append(stored, m)
 			next = m.Sequence + 1
 			got++
 		}
-		if got == 0 {
+		if got == 0 || next > upto {
 			break
 		}
+	}
+	voided := voidedBy(stored)
+	out := make([]SubjectSeq, 0, len(stored))
+	for _, m := range stored {
+		if voided[m.Sequence] || m.Header.Get(VoidHeader) != "" {
+			continue
+		}
+		if f, err := readFrame(m.Header); err == nil && f.isPart() && f.part < f.of {
+			// Its void marker may lie past upto: ask the log.
+			fate, err := s.partFate(ctx, m.Sequence, f)
+			if err != nil {
+				return nil, fmt.Errorf("eventstore: sequences of %s: %w", subject, err)
+			}
+			if fate == partVoided {
+				continue
+			}
+		}
+		out = append(out, SubjectSeq{Subject: m.Subject, Seq: m.Sequence})
 	}
 	return out, nil
 }
@@ -243,18 +266,14 @@ func (dl *Delivery) Body() ([]byte, error) { return publicJSON(dl.Event, dl.payl
 // Next blocks until the consumer hands out the next event, or the handle is
 // stopped (ErrClosed). An event that does not decode is returned with its
 // error and must still be answered.
+//
+// Void markers, and parts of commands that were voided (parts.go), are not
+// events: Next acknowledges them for good (Term) and goes on. A part of a
+// command still being stored is held until its command's last part is.
 func (d *Durable) Next() (*Delivery, error) {
-	m, err := d.it.Next()
+	m, md, err := d.nextEvent()
 	if err != nil {
-		if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-			return nil, ErrClosed
-		}
-		return nil, fmt.Errorf("eventstore: next: %w", err)
-	}
-	md, err := m.Metadata()
-	if err != nil {
-		_ = m.Nak()
-		return nil, fmt.Errorf("eventstore: next: %w", err)
+		return nil, err
 	}
 	dl := &Delivery{Subject: m.Subject(), Seq: md.Sequence.Stream, Attempt: md.NumDelivered, msg: m}
 	if h := m.Headers(); h != nil {
@@ -264,13 +283,73 @@ func (d *Durable) Next() (*Delivery, error) {
 	return dl, err
 }
 
+// nextEvent takes deliveries until one is an event that counts.
+func (d *Durable) nextEvent() (jetstream.Msg, *jetstream.MsgMetadata, error) {
+	for {
+		m, err := d.it.Next()
+		if err != nil {
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				return nil, nil, ErrClosed
+			}
+			return nil, nil, fmt.Errorf("eventstore: next: %w", err)
+		}
+		md, err := m.Metadata()
+		if err != nil {
+			_ = m.Nak()
+			return nil, nil, fmt.Errorf("eventstore: next: %w", err)
+		}
+		f, err := readFrame(m.Headers())
+		if err != nil || !f.isPart() && f.void == 0 {
+			return m, md, nil // a damaged frame goes to the caller as an event that does not decode
+		}
+		if f.void > 0 {
+			_ = m.Term()
+			continue
+		}
+		fate, err := d.waitFate(md.Sequence.Stream, f)
+		if err != nil {
+			_ = m.Nak()
+			return nil, nil, err
+		}
+		if fate == partVoided {
+			_ = m.Term()
+			continue
+		}
+		return m, md, nil
+	}
+}
+
+// waitFate waits until the command of a part is complete or voided. The
+// writer stores a command's parts back to back, and voids them at once if
+// it cannot finish, so the wait is short unless the writing process
+// stopped in between; then it lasts until a writer starts and repairs the
+// log, or this handle is stopped.
+func (d *Durable) waitFate(seq uint64, f frame) (partFate, error) {
+	for wait := 100 * time.Microsecond; ; wait = min(2*wait, 100*time.Millisecond) {
+		fate, err := d.s.partFate(context.Background(), seq, f)
+		if err != nil || fate != partPending {
+			return fate, err
+		}
+		if d.stopped.Load() {
+			return partPending, ErrClosed
+		}
+		time.Sleep(wait)
+	}
+}
+
 // Stop ends pulling; a blocked Next returns ErrClosed. The consumer and its
 // position stay on the server.
-func (d *Durable) Stop() { d.it.Stop() }
+func (d *Durable) Stop() {
+	d.stopped.Store(true)
+	d.it.Stop()
+}
 
 // Drain ends pulling but lets Next return what was already received, then
 // ErrClosed: a process that stops can hand each of those back at once.
-func (d *Durable) Drain() { d.it.Drain() }
+func (d *Durable) Drain() {
+	d.stopped.Store(true)
+	d.it.Drain()
+}
 
 // Unpin lets another process be served at once instead of after
 // PinnedTTL: for a process that stops cleanly.

@@ -60,15 +60,27 @@ func (s *Store) CopyPrefix(ctx context.Context, dst *Store, keep func(domain.Eve
 		return nil
 	}
 	lastReport := time.Time{}
+	// The parts of a command are kept or not as its first part is, and a
+	// void marker goes with the parts before it (parts.go), so the copy
+	// never ends inside a command that the source holds whole.
+	var inCommand bool
 	err = s.walkFrom(ctx, 1, head, func(m *jetstream.RawStreamMsg) bool {
-		e, err := Decode(m.Data, m.Sequence)
+		fr, err := readFrame(m.Header)
 		if err != nil {
-			failed = err
+			failed = fmt.Errorf("eventstore: copy: the event at %d: %w", m.Sequence, err)
 			return false
 		}
-		if !keep(e) {
-			return false
+		if fr.void == 0 && !(inCommand && fr.isPart() && fr.part > 1) {
+			e, err := Decode(m.Data, m.Sequence)
+			if err != nil {
+				failed = err
+				return false
+			}
+			if !keep(e) {
+				return false
+			}
 		}
+		inCommand = fr.isPart() && fr.part < fr.of
 		msg := nats.NewMsg(m.Subject)
 		msg.Data = m.Data
 		for k, v := range m.Header {

@@ -123,6 +123,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	s.w.observe = cfg.Observe
 	if writerSyncs(cfg) {
 		if s.w.syncer, err = newBlockSyncer(cfg.DataDir); err != nil {
+			s.w = nil // it never ran
 			s.Close()
 			return nil, err
 		}
@@ -294,7 +295,7 @@ func (s *Store) Load(ctx context.Context, tenant string, ref domain.Ref) ([]doma
 	if err != nil {
 		return nil, 0, fmt.Errorf("eventstore: load %s: %w", ref, err)
 	}
-	var events []domain.Event
+	var stored []*jetstream.RawStreamMsg
 	next := uint64(1)
 	for next <= last.Sequence {
 		msgs, err := jetstreamext.GetBatch(ctx, s.js, StreamName, 256,
@@ -310,11 +311,7 @@ func (s *Store) Load(ctx context.Context, tenant string, ref domain.Ref) ([]doma
 			if m.Sequence > last.Sequence {
 				break
 			}
-			e, err := Decode(m.Data, m.Sequence)
-			if err != nil {
-				return nil, 0, err
-			}
-			events = append(events, e)
+			stored = append(stored, m)
 			next = m.Sequence + 1
 			got++
 		}
@@ -322,21 +319,53 @@ func (s *Store) Load(ctx context.Context, tenant string, ref domain.Ref) ([]doma
 			break
 		}
 	}
+	// A part voided later is followed by its void marker on this same
+	// subject (parts.go); a part whose command is still being stored
+	// counts, since a void would move the position the caller expects.
+	voided := voidedBy(stored)
+	events := make([]domain.Event, 0, len(stored))
+	for _, m := range stored {
+		if voided[m.Sequence] || m.Header.Get(VoidHeader) != "" {
+			continue
+		}
+		e, err := Decode(m.Data, m.Sequence)
+		if err != nil {
+			return nil, 0, err
+		}
+		events = append(events, e)
+	}
 	return events, last.Sequence, nil
 }
 
-// LastSequence is the position of the newest event in the log.
+// LastSequence is the position of the newest event in the log. Parts of a
+// command that the log ends with and that are not all stored yet do not
+// count (parts.go): a command left so by a process that stopped is voided
+// only when a writer next appends, and a reader that is not one must not
+// wait for it.
 func (s *Store) LastSequence(ctx context.Context) (uint64, error) {
 	info, err := s.stream.Info(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("eventstore: stream info: %w", err)
 	}
-	return info.State.LastSeq, nil
+	last := info.State.LastSeq
+	if last == 0 {
+		return 0, nil
+	}
+	m, err := s.stream.GetMsg(ctx, last)
+	if err != nil {
+		return 0, fmt.Errorf("eventstore: the newest event %d: %w", last, err)
+	}
+	if f, err := readFrame(m.Header); err == nil && f.isPart() && f.part < f.of {
+		return last - uint64(f.part), nil
+	}
+	return last, nil
 }
 
 // Subscription follows the log from a position, in order, without gaps.
 type Subscription struct {
-	it jetstream.MessagesContext
+	it    jetstream.MessagesContext
+	parts assembler[jetstream.Msg]
+	ready []jetstream.Msg // parts of a command that completed, not yet returned
 }
 
 // Subscribe follows the log starting at position from (1 = the beginning).
@@ -364,14 +393,37 @@ var ErrClosed = errors.New("eventstore: subscription closed")
 
 // Next blocks until the next event arrives. pending is how many more events
 // the log held behind it when it was delivered: 0 means caught up.
+//
+// The parts of a command of several events come out once its last part is
+// stored, and never if it was voided (parts.go). When positions pass that
+// hold no event (void markers, voided parts) and no event is ready, Next
+// returns an event with an empty Type at the last of them, so that a
+// caller that follows positions sees them go by.
 func (s *Subscription) Next() (e domain.Event, pending uint64, err error) {
-	m, err := s.it.Next()
-	if err != nil {
-		if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-			return e, 0, ErrClosed
+	for len(s.ready) == 0 {
+		m, err := s.it.Next()
+		if err != nil {
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				return e, 0, ErrClosed
+			}
+			return e, 0, fmt.Errorf("eventstore: next: %w", err)
 		}
-		return e, 0, fmt.Errorf("eventstore: next: %w", err)
+		md, err := m.Metadata()
+		if err != nil {
+			return e, 0, fmt.Errorf("eventstore: next: %w", err)
+		}
+		f, err := readFrame(m.Headers())
+		if err != nil {
+			return e, md.NumPending, fmt.Errorf("eventstore: event at %d: %w", md.Sequence.Stream, err)
+		}
+		ready, dropped := s.parts.add(m, f)
+		s.ready = append(s.ready, ready...)
+		if len(s.ready) == 0 && dropped {
+			return domain.Event{Sequence: md.Sequence.Stream}, md.NumPending, nil
+		}
 	}
+	m := s.ready[0]
+	s.ready = s.ready[1:]
 	md, err := m.Metadata()
 	if err != nil {
 		return e, 0, fmt.Errorf("eventstore: next: %w", err)

@@ -171,7 +171,19 @@ func (w *chainWalk) next(m *jetstream.RawStreamMsg) bool {
 		rep.HeadSequence = m.Sequence
 		return true
 	}
-	if chainHash(l.Prev, l.Seq, m.Subject, m.Data) != l.Hash {
+	fr, err := readFrame(m.Header)
+	switch {
+	case err != nil:
+		w.breakAt(m, BreakAltered, err.Error())
+		return false
+	case l.Framed && fr.hashed() == "":
+		w.breakAt(m, BreakAltered, "its link covers a frame (part or void header) that it no longer has")
+		return false
+	case !l.Framed && fr.hashed() != "":
+		w.breakAt(m, BreakAltered, "it has a part or void header that its link does not cover")
+		return false
+	}
+	if chainHash(l.Prev, l.Seq, m.Subject, fr.hashed(), m.Data) != l.Hash {
 		w.breakAt(m, BreakAltered, "its stored bytes or subject no longer hash to its link")
 		return false
 	}

@@ -86,6 +86,7 @@ type AppendStats struct {
 	Syncs     uint64 // fsyncs by the writer itself (blocksync.go)
 	Retries   uint64 // groups sent again after another process moved the stream
 	Splits    uint64 // groups split because one of their appends was refused
+	Voided    uint64 // parts of commands voided because the rest was not stored (parts.go)
 }
 
 type writer struct {
@@ -316,14 +317,12 @@ func (w *writer) failQueued(carry []*request) {
 // send again because another process appended first.
 func (w *writer) send(group []*request) (again []*request) {
 	if !w.headKnown {
-		head, err := loadHead(w.ctx, w.stream)
-		if err != nil {
+		if err := w.loadHead(w.ctx); err != nil {
 			for _, r := range group {
 				w.answer(r, 0, err)
 			}
 			return nil
 		}
-		w.head, w.headKnown = head, true
 	}
 	var fresh []*request
 	for _, r := range group {
@@ -337,6 +336,23 @@ func (w *writer) send(group []*request) (again []*request) {
 		return nil
 	}
 	return w.sendChosen(fresh)
+}
+
+// loadHead reads where the log ends and, when this writer sends commands
+// in parts, voids an incomplete command it ends with (repairTail).
+func (w *writer) loadHead(ctx context.Context) error {
+	head, err := loadHead(ctx, w.stream)
+	if err != nil {
+		return err
+	}
+	w.head, w.headKnown = head, true
+	if w.syncer != nil {
+		if err := w.repairTail(ctx); err != nil {
+			w.headKnown = false
+			return err
+		}
+	}
+	return nil
 }
 
 // stale says whether a request expects a subject at a position this writer
@@ -362,6 +378,9 @@ func (w *writer) wrote(r *request, first uint64) {
 
 // sendChosen sends a group the cheaper way it allows.
 func (w *writer) sendChosen(group []*request) (again []*request) {
+	if w.syncer != nil {
+		return w.sendParts(group)
+	}
 	if w.plainIsCheaper(group) {
 		return w.sendPlain(group)
 	}
@@ -382,20 +401,31 @@ func (w *writer) plainIsCheaper(group []*request) bool {
 
 // chain builds the messages of a group on the current head: each links to
 // the one before, and the first expects the stream to end at the head.
-func (w *writer) chain(group []*request) ([]*nats.Msg, []Hash) {
+// framed marks the parts of each request of several events (parts.go) and
+// makes every message expect the stream to end where the one before it
+// does.
+func (w *writer) chain(group []*request, framed bool) ([]*nats.Msg, []Hash) {
 	var msgs []*nats.Msg
 	var hashes []Hash
 	prev := w.head.Hash
 	for _, r := range group {
-		for _, o := range r.msgs {
+		for j, o := range r.msgs {
 			seq := w.head.Seq + uint64(len(msgs)) + 1
-			h := chainHash(prev, seq, o.subject, o.data)
+			var f frame
+			if framed && len(r.msgs) > 1 {
+				f = frame{part: j + 1, of: len(r.msgs)}
+			}
+			h := chainHash(prev, seq, o.subject, f.hashed(), o.data)
 			m := &nats.Msg{Subject: o.subject, Data: o.data, Header: nats.Header{}}
 			m.Header.Set(jetstream.MsgIDHeader, o.msgID)
 			if o.hasExpect {
 				m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(o.expect, 10))
 			}
-			m.Header.Set(ChainHeader, link{Seq: seq, Prev: prev, Hash: h}.String())
+			if framed {
+				m.Header.Set(jetstream.ExpectedLastSeqHeader, strconv.FormatUint(seq-1, 10))
+			}
+			f.set(m.Header)
+			m.Header.Set(ChainHeader, link{Framed: f.hashed() != "", Seq: seq, Prev: prev, Hash: h}.String())
 			msgs = append(msgs, m)
 			hashes = append(hashes, h)
 			prev = h
@@ -411,7 +441,7 @@ func (w *writer) chain(group []*request) ([]*nats.Msg, []Hash) {
 // again; otherwise one of its appends was refused on its own account, and
 // the group is split until that one stands alone and gets the refusal.
 func (w *writer) sendBatch(group []*request) (again []*request) {
-	msgs, hashes := w.chain(group)
+	msgs, hashes := w.chain(group, false)
 	start := time.Now()
 	ack, err := publishAtomic(w.ctx, w.js, w.inflight, msgs)
 	w.count(func(s *AppendStats) { s.Batches++ })
@@ -442,7 +472,7 @@ func (w *writer) sendBatch(group []*request) (again []*request) {
 // the stream position the one before took).
 func (w *writer) sendPlain(group []*request) (again []*request) {
 	for i, r := range group {
-		msgs, hashes := w.chain(group[i : i+1])
+		msgs, hashes := w.chain(group[i:i+1], false)
 		start := time.Now()
 		ack, err := w.js.PublishMsg(w.ctx, msgs[0])
 		w.count(func(s *AppendStats) { s.Publishes++ })

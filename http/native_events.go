@@ -59,6 +59,9 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 			if err != nil {
 				return
 			}
+			if e.Type == "" {
+				continue // positions that hold no event (a voided command)
+			}
 			select {
 			case events <- e:
 			case <-r.Context().Done():

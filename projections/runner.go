@@ -272,7 +272,9 @@ func (r *Runner) follow(ctx context.Context, target uint64, progress Progress, b
 				if len(batch) == 0 {
 					firstAt = time.Now()
 				}
-				r.observe("runner_event_age", time.Since(e.OccurredAt))
+				if !e.OccurredAt.IsZero() {
+					r.observe("runner_event_age", time.Since(e.OccurredAt))
+				}
 			}
 			batch = append(batch, e)
 			done = target > 0 && e.Sequence >= target
@@ -382,6 +384,9 @@ func (r *Runner) commit(batch []domain.Event) error {
 			}
 		}
 		for _, e := range batch {
+			if e.Type == "" {
+				continue // positions that hold no event: only the checkpoint moves
+			}
 			tx.pos = e.Sequence // every read-model write keeps a version at it
 			for _, p := range r.projs {
 				if err := p.apply(tx, e); err != nil {
@@ -412,7 +417,9 @@ func (r *Runner) commit(batch []domain.Event) error {
 	r.pos.Store(last)
 	r.signal()
 	if r.observe != nil {
-		r.observe("runner_committed_age", time.Since(batch[len(batch)-1].OccurredAt))
+		if at := batch[len(batch)-1].OccurredAt; !at.IsZero() {
+			r.observe("runner_committed_age", time.Since(at))
+		}
 	}
 	return nil
 }
