@@ -315,11 +315,14 @@ func (w *writer) sendParts(group []*request) (again []*request) {
 		// Some of its parts are stored and the next is not: void them
 		// before anything else goes (the expectations were checked
 		// beforehand, so this takes a refusal nobody foresaw).
-		err := o.err
-		if err == nil {
-			err = fmt.Errorf("eventstore: part %d of %d is a duplicate of an older append", stored-at+1, len(r.msgs))
+		switch err := o.err; {
+		case err == nil:
+			w.answer(r, 0, fmt.Errorf("%w: part %d of %d is a duplicate of an older append", ErrConflict, stored-at+1, len(r.msgs)))
+		case errors.Is(err, errNotSent):
+			w.answer(r, 0, err)
+		default:
+			w.answer(r, 0, translate(err))
 		}
-		w.answer(r, 0, fmt.Errorf("%w: %w", ErrConflict, err))
 		var partial []voidTarget
 		for j := range stored - at {
 			partial = append(partial, voidTarget{subject: r.msgs[j].subject, seq: base + uint64(at+j) + 1})
