@@ -98,19 +98,21 @@ func (f frame) set(h nats.Header) {
 
 // assembler holds the parts of a command, for a reader that takes the log
 // in order, until the command's last part arrives. Anything else arriving
-// first (a void marker, another command) means the command never
-// completed: its parts are dropped.
+// first (a void marker, another command, a gap in positions) means the
+// command never completed: its parts are dropped. A command's events all
+// belong to one tenant, so a reader of one tenant's subjects sees them all.
 type assembler[M any] struct {
 	held []M
-	next int // the part expected next, while holding
-	of   int
+	next int    // the part expected next, while holding
+	of   int    // the parts of the command held
+	seq  uint64 // the position of the last part held
 }
 
-// add takes the next message and its frame, and returns the messages that
-// now count, in order (often none, or just m). dropped says that m, or
-// parts held before it, will never count.
-func (a *assembler[M]) add(m M, f frame) (ready []M, dropped bool) {
-	if len(a.held) > 0 && !(f.isPart() && f.part == a.next && f.of == a.of) {
+// add takes the next message, its position and its frame, and returns the
+// messages that now count, in order (often none, or just m). dropped says
+// that m, or parts held before it, will never count.
+func (a *assembler[M]) add(m M, seq uint64, f frame) (ready []M, dropped bool) {
+	if len(a.held) > 0 && !(f.isPart() && f.part == a.next && f.of == a.of && seq == a.seq+1) {
 		a.held, dropped = a.held[:0], true
 	}
 	switch {
@@ -126,7 +128,7 @@ func (a *assembler[M]) add(m M, f frame) (ready []M, dropped bool) {
 	// A first part, a part that continues the command held, or a middle
 	// part of a command that began before this reader's start.
 	a.held = append(a.held, m)
-	a.next, a.of = f.part+1, f.of
+	a.next, a.of, a.seq = f.part+1, f.of, seq
 	if f.part < f.of {
 		return nil, dropped
 	}

@@ -3,6 +3,7 @@ package eventstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -259,6 +260,41 @@ func TestFrameCoveredByTheChain(t *testing.T) {
 	for _, bad := range []string{"0/2", "3/2", "1/1", "x/2", "1-2"} {
 		if _, err := readFrame(nats.Header{PartHeader: []string{bad}}); err == nil {
 			t.Fatalf("part header %q accepted", bad)
+		}
+	}
+}
+
+// TestAssembler feeds the in-order reader's assembler the shapes a log can
+// take and checks which positions count.
+func TestAssembler(t *testing.T) {
+	type in struct {
+		seq uint64
+		f   frame
+	}
+	p := func(seq uint64, i, k int) in { return in{seq, frame{part: i, of: k}} }
+	one := func(seq uint64) in { return in{seq: seq} }
+	void := func(seq, of uint64) in { return in{seq, frame{void: of}} }
+	for _, c := range []struct {
+		name string
+		log  []in
+		want []uint64
+	}{
+		{"whole commands", []in{one(1), p(2, 1, 2), p(3, 2, 2), p(4, 1, 3), p(5, 2, 3), p(6, 3, 3)}, []uint64{1, 2, 3, 4, 5, 6}},
+		{"voided", []in{p(1, 1, 3), p(2, 2, 3), void(3, 1), void(4, 2), one(5)}, []uint64{5}},
+		{"crash, then the next command", []in{p(1, 1, 2), p(2, 1, 2), p(3, 2, 2)}, []uint64{2, 3}},
+		{"started inside a command", []in{p(5, 2, 3), p(6, 3, 3), one(7)}, []uint64{5, 6, 7}},
+		{"only its last part", []in{p(6, 3, 3)}, []uint64{6}},
+		{"a gap in positions", []in{p(1, 1, 2), p(3, 2, 2)}, []uint64{3}},
+		{"still being stored", []in{one(1), p(2, 1, 2)}, []uint64{1}},
+	} {
+		var a assembler[uint64]
+		var got []uint64
+		for _, x := range c.log {
+			ready, _ := a.add(x.seq, x.seq, x.f)
+			got = append(got, ready...)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("%s: counted %v, want %v", c.name, got, c.want)
 		}
 	}
 }

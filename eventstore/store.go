@@ -416,7 +416,7 @@ func (s *Subscription) Next() (e domain.Event, pending uint64, err error) {
 		if err != nil {
 			return e, md.NumPending, fmt.Errorf("eventstore: event at %d: %w", md.Sequence.Stream, err)
 		}
-		ready, dropped := s.parts.add(m, f)
+		ready, dropped := s.parts.add(m, md.Sequence.Stream, f)
 		s.ready = append(s.ready, ready...)
 		if len(s.ready) == 0 && dropped {
 			return domain.Event{Sequence: md.Sequence.Stream}, md.NumPending, nil
