@@ -149,6 +149,24 @@ func TestCommandLeftIncompleteIsVoided(t *testing.T) {
 	if got := follow(t, sub, whole); len(got) != 3 {
 		t.Fatalf("before the repair: %d events, want 3", len(got))
 	}
+	// The part is held, and the subscription says once that nothing else
+	// is behind: a runner that waits for "caught up" must not wait for it.
+	held := make(chan domain.Event, 1)
+	go func() {
+		e, pending, err := sub.Next()
+		if err != nil || pending != 0 {
+			t.Errorf("Next over the held part: pending %d, err %v", pending, err)
+		}
+		held <- e
+	}()
+	select {
+	case e := <-held:
+		if e.Type != "" || e.Sequence != whole {
+			t.Fatalf("Next over the held part gave %+v, want no event at %d", e, whole)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Next blocked on the held part without saying so")
+	}
 
 	after := mustAppendParts(t, s, partsEvent("e", "c4", 0, "E"))
 	void := storedAt(t, s, part+1)

@@ -366,6 +366,10 @@ type Subscription struct {
 	it    jetstream.MessagesContext
 	parts assembler[jetstream.Msg]
 	ready []jetstream.Msg // parts of a command that completed, not yet returned
+	pos   uint64          // the position of what Next returned last
+	// toldHeld says that Next already reported the parts it holds at the
+	// end of the log (see Next).
+	toldHeld bool
 }
 
 // Subscribe follows the log starting at position from (1 = the beginning).
@@ -385,7 +389,7 @@ func (s *Store) Subscribe(ctx context.Context, from uint64) (*Subscription, erro
 	if err != nil {
 		return nil, fmt.Errorf("eventstore: subscribe: %w", err)
 	}
-	return &Subscription{it: it}, nil
+	return &Subscription{it: it, pos: max(from, 1) - 1}, nil
 }
 
 // ErrClosed is returned by Next once the subscription is stopped.
@@ -398,7 +402,10 @@ var ErrClosed = errors.New("eventstore: subscription closed")
 // stored, and never if it was voided (parts.go). When positions pass that
 // hold no event (void markers, voided parts) and no event is ready, Next
 // returns an event with an empty Type at the last of them, so that a
-// caller that follows positions sees them go by.
+// caller that follows positions sees them go by. And when the log ends in
+// parts of a command still being stored, Next returns such an event once,
+// at the position it returned last, with pending 0: the caller learns that
+// nothing else is behind it before the parts resolve.
 func (s *Subscription) Next() (e domain.Event, pending uint64, err error) {
 	for len(s.ready) == 0 {
 		m, err := s.it.Next()
@@ -418,8 +425,17 @@ func (s *Subscription) Next() (e domain.Event, pending uint64, err error) {
 		}
 		ready, dropped := s.parts.add(m, md.Sequence.Stream, f)
 		s.ready = append(s.ready, ready...)
-		if len(s.ready) == 0 && dropped {
-			return domain.Event{Sequence: md.Sequence.Stream}, md.NumPending, nil
+		if len(ready) > 0 || dropped {
+			s.toldHeld = false
+		}
+		switch {
+		case len(s.ready) > 0:
+		case dropped:
+			s.pos = md.Sequence.Stream
+			return domain.Event{Sequence: s.pos}, md.NumPending, nil
+		case md.NumPending == 0 && !s.toldHeld:
+			s.toldHeld = true
+			return domain.Event{Sequence: s.pos}, 0, nil
 		}
 	}
 	m := s.ready[0]
@@ -428,6 +444,7 @@ func (s *Subscription) Next() (e domain.Event, pending uint64, err error) {
 	if err != nil {
 		return e, 0, fmt.Errorf("eventstore: next: %w", err)
 	}
+	s.pos = md.Sequence.Stream
 	e, err = Decode(m.Data(), md.Sequence.Stream)
 	return e, md.NumPending, err
 }
