@@ -193,6 +193,7 @@ type SubjectSeq struct {
 func (s *Store) SubjectSequences(ctx context.Context, subject string, after, upto uint64) ([]SubjectSeq, error) {
 	var stored []*jetstream.RawStreamMsg
 	next := after + 1
+read:
 	for next <= upto {
 		msgs, err := jetstreamext.GetBatch(ctx, s.js, StreamName, 256,
 			jetstreamext.GetBatchSeq(next), jetstreamext.GetBatchSubject(subject))
@@ -208,13 +209,13 @@ func (s *Store) SubjectSequences(ctx context.Context, subject string, after, upt
 				return nil, fmt.Errorf("eventstore: sequences of %s: %w", subject, err)
 			}
 			if m.Sequence > upto {
-				break
+				break read
 			}
 			stored = append(stored, m)
 			next = m.Sequence + 1
 			got++
 		}
-		if got == 0 || next > upto {
+		if got == 0 {
 			break
 		}
 	}
