@@ -160,6 +160,8 @@ func fateOf(ctx context.Context, stream jetstream.Stream, seq uint64, f frame) (
 	at := seq + uint64(f.of-f.part)
 	m, err := stream.GetMsg(ctx, at)
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		// Not stored yet, or stored since the get: the stream's end says
+		// which, and a message stored is never removed (DenyDelete).
 		info, ierr := stream.Info(ctx)
 		if ierr != nil {
 			return partPending, fmt.Errorf("eventstore: stream info: %w", ierr)
@@ -167,7 +169,7 @@ func fateOf(ctx context.Context, stream jetstream.Stream, seq uint64, f frame) (
 		if info.State.LastSeq < at {
 			return partPending, nil
 		}
-		return partVoided, nil
+		m, err = stream.GetMsg(ctx, at)
 	}
 	if err != nil {
 		return partPending, fmt.Errorf("eventstore: get %d: %w", at, err)

@@ -225,6 +225,24 @@ func TestWebhookDeliveryProof(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	if len(got) != mutations {
+		seen := map[string]bool{}
+		for _, e := range got {
+			seen[e.ID] = true
+		}
+		for _, rec := range recs {
+			typ := domain.AggregateIndividual
+			if rec.kind == "locations" {
+				typ = "location"
+			}
+			evs, _, _ := m.Store.Load(t.Context(), "default", domain.Ref{Type: typ, ID: rec.id})
+			for _, e := range evs {
+				if !seen[e.ID] {
+					t.Logf("not delivered: %s %s at %d (command %s)", e.ID, e.Type, e.Sequence, e.CommandID)
+				}
+			}
+		}
+	}
 	requireEqual(t, "distinct events delivered", len(got), mutations)
 	byRecord := map[string][]string{}
 	for _, e := range got {
