@@ -23,14 +23,18 @@ import (
 // its part: PartHeader "i/k". A command counts once all its k parts are
 // stored, and they are always stored at k consecutive positions.
 //
-// If the server refuses a later part (its aggregate moved), or the process
+// The writer checks a command's expectations before sending it (it alone
+// writes, so it knows every subject's position), so the server refuses
+// only first parts, which leaves nothing stored. If a later part is not
+// stored all the same (not sent, a refusal nobody foresaw), or the process
 // stops between two parts, the parts already stored are voided: for each
 // of them a void marker follows on the same subject, with VoidHeader
 // naming its position and no body, before anything else is appended. A
 // writer voids an incomplete command it finds at the end of the log before
-// it appends anything (repairTail); until then LastSequence ends before it,
-// and readers hold it as a command still being stored. A void marker moves its subject's position, so
-// a decision made on a part that was voided later fails its expectation.
+// it appends anything (repairTail); until then LastSequence ends before
+// it, and readers hold it as a command still being stored. A void marker
+// moves its subject's position, so a decision made on a part that was
+// voided later fails its expectation.
 //
 // Every reader of this package hides void markers and the parts they void
 // (frames of the same command that never completed); downstream readers of
@@ -200,8 +204,13 @@ func voidedBy(msgs []*jetstream.RawStreamMsg) map[uint64]bool {
 	return out
 }
 
-// errNoAck is the outcome of a publish whose acknowledgement did not come.
-var errNoAck = errors.New("no acknowledgement")
+// Outcomes of a publish of a group other than the server's answer.
+var (
+	// errNoAck: the acknowledgement did not come; the message may be stored.
+	errNoAck = errors.New("no acknowledgement")
+	// errNotSent: the publish never left this process.
+	errNotSent = errors.New("not sent")
+)
 
 // partsAckWait bounds the wait for the acknowledgements of one group.
 const partsAckWait = 30 * time.Second
@@ -235,25 +244,20 @@ func (w *writer) publishAll(msgs []*nats.Msg) []pubOutcome {
 		select {
 		case ack := <-f.Ok():
 			out[i].ack = ack
+			continue
 		case err := <-f.Err():
 			out[i].err = err
+			continue
 		case <-timeout.C:
-			for j := i; j < len(futs); j++ {
-				out[j].err = errNoAck
-			}
-			return out
 		case <-w.ctx.Done():
-			for j := i; j < len(futs); j++ {
-				out[j].err = errNoAck
-			}
-			return out
 		}
+		for j := i; j < len(futs); j++ {
+			out[j].err = errNoAck
+		}
+		break
 	}
 	return out
 }
-
-// errNotSent is the outcome of a publish that never left this process.
-var errNotSent = errors.New("not sent")
 
 // sendParts appends a group as plain publishes, every part of every
 // request back to back (see the top of this file), and answers its
