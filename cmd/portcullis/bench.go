@@ -214,6 +214,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	webhooksOnly := fs.Bool("webhooks-only", false, "run only the webhook part (raw POSTs, delivery, lag), for iteration on webhook delivery")
 	mixTime := fs.Duration("mix-time", benchMixTime, "how long each client count runs the command mix; reads, no-op and the paced run are sized from it")
 	stages := fs.Bool("stages", false, "time each stage of the paced mix's commands and of the projection runner, and print them (with the Go runtime's scheduling delays and GC) to stderr")
+	pace := fs.Float64("pace", 0, "commands/s of the paced mix instead of half the peak, to compare builds at one load (the goal verdicts still name half the peak)")
 	pacedProfile := fs.String("paced-profile", "", "write a CPU profile of the paced mix alone to this file, and its lock contention to <file>.mutex (not with --cpuprofile)")
 	million := fs.Bool("million", false, "also append 1M events through the append path, rebuild the read models from them, and report the resident memory (takes minutes)")
 	asofMillion := fs.Bool("asof-million", false, "also time as_of and audit queries over read models of 1M events (takes minutes)")
@@ -276,7 +277,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	b := &bench{start: time.Now(), dir: dir, n: *n, sync: *syncMode, log: stderr, spent: map[string]*benchSpent{},
-		mixTimes: newMixTimes(*mixTime), memProfile: *memProfile, pacedProfile: *pacedProfile, millionN: *millionN, mappedBudget: mapped}
+		mixTimes: newMixTimes(*mixTime), memProfile: *memProfile, pacedProfile: *pacedProfile, pace: *pace, millionN: *millionN, mappedBudget: mapped}
 	if *stages {
 		b.stages = newStageLog()
 	}
@@ -412,6 +413,7 @@ type benchSpent struct {
 type bench struct {
 	start    time.Time
 	mixTimes mixTimes
+	pace     float64 // commands/s of the paced mix; 0: half the peak
 	// memProfile is --memprofile; --million also writes <it>.append and
 	// <it>.million.
 	memProfile string

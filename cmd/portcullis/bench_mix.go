@@ -381,7 +381,10 @@ func (b *bench) paced(ctx context.Context, e *mixEnv, rs *eventstore.RawStream) 
 		}
 	}
 	rate := max(peak/2, 1)
-	b.step("mix: paced at %.0f commands/s (half the peak %.0f) for %v, lag to the runner's commit", rate, peak, b.mixTimes.paced)
+	if b.pace > 0 {
+		rate = b.pace
+	}
+	b.step("mix: paced at %.0f commands/s (the peak %.0f) for %v, lag to the runner's commit", rate, peak, b.mixTimes.paced)
 	type ack struct {
 		token uint64
 		at    int64
