@@ -263,18 +263,8 @@ func (w *writer) publishAll(msgs []*nats.Msg) []pubOutcome {
 // request back to back (see the top of this file), and answers its
 // requests. It returns the requests to send again: those after the first
 // message the server did not store.
+// Its requests passed precheck (writer.check).
 func (w *writer) sendParts(group []*request) (again []*request) {
-	var fresh []*request
-	for _, r := range group {
-		if err := w.precheck(r); err != nil {
-			w.answer(r, 0, err)
-		} else {
-			fresh = append(fresh, r)
-		}
-	}
-	if group = fresh; len(group) == 0 {
-		return nil
-	}
 	msgs, hashes := w.chain(group, true)
 	outs := w.publishAll(msgs)
 	w.count(func(s *AppendStats) { s.Publishes += uint64(len(msgs)) })

@@ -326,8 +326,8 @@ func (w *writer) send(group []*request) (again []*request) {
 	}
 	var fresh []*request
 	for _, r := range group {
-		if w.stale(r) {
-			w.answer(r, 0, ErrConflict)
+		if err := w.check(r); err != nil {
+			w.answer(r, 0, err)
 		} else {
 			fresh = append(fresh, r)
 		}
@@ -355,15 +355,20 @@ func (w *writer) loadHead(ctx context.Context) error {
 	return nil
 }
 
-// stale says whether a request expects a subject at a position this writer
-// has itself appended past.
-func (w *writer) stale(r *request) bool {
+// check refuses, before any send, a request that expects a subject at a
+// position this writer has itself appended past (written is a lower bound
+// of each subject's position, whoever else writes). When it writes alone,
+// written is exact and the check is exact too (precheck, parts.go).
+func (w *writer) check(r *request) error {
+	if w.syncer != nil {
+		return w.precheck(r)
+	}
 	for _, m := range r.msgs {
 		if m.hasExpect && w.written[m.subject] > m.expect {
-			return true
+			return ErrConflict
 		}
 	}
-	return false
+	return nil
 }
 
 // wrote records the positions of a request that was stored from first on.
